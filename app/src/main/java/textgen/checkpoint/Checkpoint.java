@@ -1,0 +1,236 @@
+package textgen.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import textgen.TextgenException;
+import textgen.Version;
+import textgen.config.ConfigLoader;
+import textgen.config.RunConfig;
+import textgen.corpus.Vocabulary;
+import textgen.model.Backend;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.Enumeration;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * One checkpoint is one zip: DL4J's own entries ({@code configuration.json}, {@code coefficients.bin},
+ * {@code updaterState.bin}, so {@link ModelSerializer#restoreMultiLayerNetwork} restores it with its updater), plus
+ * {@code vocabulary.json}, {@code config.yaml} (the effective config) and {@code textgen.json} (format version,
+ * provenance, training state). Nothing in it is Java-serialized, and the loader refuses a zip that holds anything
+ * Java-serialized before DL4J sees it.
+ */
+public final class Checkpoint {
+    public static final int FORMAT_VERSION = 1;
+    static final String VOCABULARY = "vocabulary.json";
+    static final String CONFIG = "config.yaml";
+    static final String META = "textgen.json";
+    private static final Set<String> DL4J_ENTRIES = Set.of("configuration.json", "coefficients.bin", "updaterState.bin");
+    private static final Set<String> REQUIRED = Set.of("configuration.json", "coefficients.bin", VOCABULARY, CONFIG, META);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What a checkpoint holds, restored. */
+    public record Loaded(MultiLayerNetwork network, Vocabulary vocabulary, RunConfig config, TrainingState state, Path path) {
+    }
+
+    private Checkpoint() {
+    }
+
+    /**
+     * Writes atomically: a temporary file in the target's directory, flushed to disk, then moved over the target.
+     * On any failure the temporary file is removed and the previous file at {@code target} is untouched.
+     */
+    public static void write(Path target, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
+                             String corpusSha256) {
+        Path tmp = null;
+        try {
+            tmp = RunDirectory.temporarySibling(target);
+            try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
+                writeTo(fos, net, vocab, config, state, corpusSha256);
+                fos.getFD().sync();
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException | RuntimeException e) {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the write already failed; report that
+                }
+            }
+            throw TextgenException.runtime("could not write checkpoint " + target + ": " + e.getMessage()
+                    + (Files.exists(target) ? " (the previous checkpoint there is intact)" : ""), e);
+        }
+    }
+
+    static void writeTo(OutputStream os, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
+                        String corpusSha256) throws IOException {
+        ByteArrayOutputStream dl4j = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(net, dl4j, true);
+        ZipOutputStream zip = new ZipOutputStream(os);
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(dl4j.toByteArray()))) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                if (!DL4J_ENTRIES.contains(e.getName())) continue; // e.g. no normalizer or preprocessor: never written
+                zip.putNextEntry(new ZipEntry(e.getName()));
+                in.transferTo(zip);
+                zip.closeEntry();
+            }
+        }
+        ObjectNode vocabJson = JSON.createObjectNode();
+        vocabJson.put("type", "char");
+        var arr = vocabJson.putArray("codePoints");
+        for (int cp : vocab.codePoints()) arr.add(cp);
+        putEntry(zip, VOCABULARY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(vocabJson));
+        putEntry(zip, CONFIG, ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+
+        ObjectNode meta = JSON.createObjectNode();
+        meta.put("format", "textgen-checkpoint");
+        meta.put("formatVersion", FORMAT_VERSION);
+        meta.put("textgenVersion", Version.TEXTGEN);
+        meta.put("dl4jVersion", Backend.DL4J_VERSION);
+        meta.put("backend", Backend.configuredBackend());
+        meta.put("created", Instant.now().toString());
+        meta.put("corpusSha256", corpusSha256);
+        meta.set("state", JSON.valueToTree(state));
+        putEntry(zip, META, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
+        zip.finish();
+        zip.flush();
+    }
+
+    private static void putEntry(ZipOutputStream zip, String name, byte[] bytes) throws IOException {
+        zip.putNextEntry(new ZipEntry(name));
+        zip.write(bytes);
+        zip.closeEntry();
+    }
+
+    /** A checkpoint file, or a run directory (then its best checkpoint). */
+    public static Path resolve(Path modelPath) {
+        if (Files.isDirectory(modelPath)) {
+            Path best = modelPath.resolve(RunDirectory.BEST);
+            if (Files.isRegularFile(best)) return best;
+            Path latest = modelPath.resolve(RunDirectory.LATEST);
+            if (Files.isRegularFile(latest)) return latest;
+            throw TextgenException.usage("model " + modelPath + " is a directory without " + RunDirectory.BEST + " or "
+                    + RunDirectory.LATEST + ": not a run directory");
+        }
+        if (!Files.exists(modelPath)) throw TextgenException.usage("model " + modelPath + " does not exist");
+        return modelPath;
+    }
+
+    /** Loads and checks a checkpoint; every problem is a one-line usage error naming the file. */
+    public static Loaded read(Path path, boolean withUpdater) {
+        String name = "checkpoint " + path;
+        try (ZipFile zip = new ZipFile(path.toFile())) {
+            Enumeration<? extends ZipEntry> entries = zip.entries();
+            while (entries.hasMoreElements()) {
+                ZipEntry e = entries.nextElement();
+                if (e.getName().equals("preprocessor.bin") || e.getName().equals("normalizer.bin") || isJavaSerialized(zip, e)) {
+                    throw TextgenException.usage(name + " contains a Java-serialized entry '" + e.getName()
+                            + "': refused, textgen never deserializes Java objects");
+                }
+            }
+            for (String required : REQUIRED) {
+                if (zip.getEntry(required) == null) {
+                    throw TextgenException.usage(name + " has no '" + required + "' entry: not a textgen checkpoint, or damaged");
+                }
+            }
+            JsonNode meta = readJson(zip, META, name);
+            if (!"textgen-checkpoint".equals(meta.path("format").asText())) {
+                throw TextgenException.usage(name + ": " + META + " does not describe a textgen checkpoint");
+            }
+            int version = meta.path("formatVersion").asInt(-1);
+            if (version != FORMAT_VERSION) {
+                throw TextgenException.usage(name + " has format version " + meta.path("formatVersion")
+                        + ", this textgen reads version " + FORMAT_VERSION);
+            }
+            Vocabulary vocab = readVocabulary(readJson(zip, VOCABULARY, name), name);
+            RunConfig config = ConfigLoader.fromStoredYaml(readText(zip, CONFIG), name + " " + CONFIG);
+            TrainingState state = JSON.treeToValue(meta.path("state"), TrainingState.class);
+            MultiLayerNetwork net;
+            try {
+                net = ModelSerializer.restoreMultiLayerNetwork(path.toFile(), withUpdater);
+            } catch (Exception | OutOfMemoryError e) {
+                throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + oneLine(e));
+            }
+            long nOut = net.layerSize(net.getnLayers() - 1);
+            long nIn = net.layerInputSize(0);
+            if (nOut != vocab.size() || nIn != vocab.size()) {
+                throw TextgenException.usage(name + ": vocabulary has " + vocab.size() + " characters but the network takes "
+                        + nIn + " inputs and predicts " + nOut + " classes");
+            }
+            return new Loaded(net, vocab, config, state, path);
+        } catch (TextgenException e) {
+            throw e;
+        } catch (ZipException e) {
+            throw TextgenException.usage(name + " is not a readable zip (truncated or not a checkpoint): " + oneLine(e));
+        } catch (IOException | RuntimeException e) {
+            throw TextgenException.usage(name + " cannot be read: " + oneLine(e));
+        }
+    }
+
+    private static boolean isJavaSerialized(ZipFile zip, ZipEntry e) throws IOException {
+        try (InputStream in = zip.getInputStream(e)) {
+            byte[] head = in.readNBytes(2);
+            return head.length == 2 && (head[0] & 0xff) == 0xAC && (head[1] & 0xff) == 0xED;
+        }
+    }
+
+    private static Vocabulary readVocabulary(JsonNode json, String name) {
+        JsonNode cps = json.path("codePoints");
+        if (!"char".equals(json.path("type").asText()) || !cps.isArray() || cps.size() < 2) {
+            throw TextgenException.usage(name + ": " + VOCABULARY + " is not a character vocabulary");
+        }
+        int[] codePoints = new int[cps.size()];
+        for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt(-1);
+        try {
+            return new Vocabulary(codePoints);
+        } catch (IllegalArgumentException e) {
+            throw TextgenException.usage(name + ": " + VOCABULARY + " is invalid: " + e.getMessage());
+        }
+    }
+
+    private static JsonNode readJson(ZipFile zip, String entry, String name) throws IOException {
+        try {
+            return JSON.readTree(readText(zip, entry));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw TextgenException.usage(name + ": " + entry + " is not valid JSON");
+        }
+    }
+
+    private static String readText(ZipFile zip, String entry) throws IOException {
+        ZipEntry e = zip.getEntry(entry);
+        if (e.getSize() > (16 << 20)) throw TextgenException.usage("entry " + entry + " is implausibly large");
+        try (InputStream in = zip.getInputStream(e)) {
+            byte[] bytes = in.readNBytes(16 << 20);
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.replaceAll("\\s+", " ").trim();
+    }
+}

@@ -1,0 +1,73 @@
+package textgen.cli;
+
+import picocli.CommandLine;
+import textgen.TextgenException;
+
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/** Entry point: runs the command line and maps every outcome to one exit code and at most one error line. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        StopSignal stop = new StopSignal(() -> Runtime.getRuntime().halt(TextgenException.INTERRUPTED));
+        stop.install();
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.err), StandardCharsets.UTF_8), true);
+        int code = run(args, out, err, stop);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line in-process (tests call this directly). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, StopSignal stop) {
+        boolean trace = Arrays.asList(args).contains("--stacktrace");
+        CommandLine cl = new CommandLine(new TextgenCommand(stop));
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();
+            err.println(cmd + ": " + oneLine(ex.getMessage()) + " (see '" + cmd + " --help')");
+            if (trace) ex.printStackTrace(err);
+            err.flush();
+            return TextgenException.USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            out.flush();
+            int code;
+            if (ex instanceof TextgenException te) {
+                err.println("textgen: " + oneLine(te.getMessage()));
+                code = te.exitCode();
+            } else {
+                err.println("textgen: internal error: " + oneLine(String.valueOf(ex)) + (trace ? "" : " (run with --stacktrace for details)"));
+                code = TextgenException.RUNTIME;
+            }
+            if (trace) ex.printStackTrace(err);
+            err.flush();
+            return code;
+        });
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            out.flush();
+            err.println("textgen: out of memory: use a smaller model or batch, or give Java more memory (JAVA_OPTS=-Xmx...)");
+            if (trace) e.printStackTrace(err);
+            code = TextgenException.RUNTIME;
+        }
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").trim();
+    }
+}

@@ -1,0 +1,36 @@
+package textgen.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import textgen.Version;
+import textgen.model.Backend;
+
+/** The root command: subcommands, global options, exit codes. */
+@Command(name = "textgen", mixinStandardHelpOptions = true, versionProvider = TextgenCommand.VersionProvider.class,
+        description = "Train LSTM language models on text, sample from them, and score text with them.",
+        subcommands = {TrainCommand.class, SampleCommand.class, PerplexityCommand.class, CorpusCommand.class,
+                picocli.CommandLine.HelpCommand.class},
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0    success",
+                "  1    runtime failure (training diverged, a file could not be written, ...)",
+                "  2    bad usage, config, corpus, text or checkpoint (the message says what)",
+                "  130  interrupted (train saves a checkpoint first)"})
+public class TextgenCommand {
+    @Option(names = "--stacktrace", scope = ScopeType.INHERIT, description = "Print the full stack trace of an error.")
+    boolean stacktrace;
+
+    final StopSignal stop;
+
+    TextgenCommand(StopSignal stop) {
+        this.stop = stop;
+    }
+
+    static final class VersionProvider implements picocli.CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{"textgen " + Version.TEXTGEN, "DL4J/ND4J " + Backend.DL4J_VERSION + ", backend "
+                    + Backend.configuredBackend(), "Java " + System.getProperty("java.version")};
+        }
+    }
+}

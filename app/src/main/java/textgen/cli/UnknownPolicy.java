@@ -1,0 +1,4 @@
+package textgen.cli;
+
+/** What to do with characters the model's vocabulary does not have. */
+enum UnknownPolicy { error, skip }

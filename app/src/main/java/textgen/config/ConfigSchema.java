@@ -1,0 +1,56 @@
+package textgen.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Every config key textgen knows, in the order the effective config is written. */
+public final class ConfigSchema {
+    public static final List<ConfigKey> KEYS = List.of(
+            ConfigKey.string("corpus.path", null, "training text (UTF-8); relative paths in a config file are relative to that file"),
+            ConfigKey.real("corpus.validationFraction", 0.1, 0, true, 0.5,
+                    "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)"),
+            ConfigKey.string("corpus.validationPath", null, "separate validation text; overrides corpus.validationFraction"),
+
+            ConfigKey.integer("model.layers", 2, 1, 16, "number of stacked LSTM layers"),
+            ConfigKey.integer("model.hiddenSize", 256, 1, 8192, "units per LSTM layer"),
+            ConfigKey.real("model.dropout", 0.0, 0, false, 0.9, "dropout probability between layers (0 = off)"),
+
+            ConfigKey.integer("training.batchSize", 32, 1, 4096, "parallel sequences per minibatch"),
+            ConfigKey.integer("training.tbpttLength", 64, 1, 10000, "truncated-BPTT length: time steps per minibatch"),
+            ConfigKey.choice("training.sampling", "consecutive", List.of("consecutive", "random"),
+                    "consecutive: batchSize parallel streams, hidden state carried across minibatches; random: random windows, fresh state"),
+            ConfigKey.real("training.learningRate", 2e-3, 0, true, 10, "Adam learning rate"),
+            ConfigKey.real("training.lrDecay", 1.0, 0, true, 1, "multiply the learning rate by this after every epoch past training.lrDecayAfter"),
+            ConfigKey.integer("training.lrDecayAfter", 0, 0, 1_000_000, "epochs before training.lrDecay starts"),
+            ConfigKey.real("training.gradientClip", 5.0, 0, false, 1e6, "clip each gradient element to [-c, c] (0 = off)"),
+            ConfigKey.integer("training.maxEpochs", 50, 1, 1_000_000, "stop after this many passes over the training text"),
+            ConfigKey.longInt("training.maxIterations", 0, 0, Long.MAX_VALUE, "stop after this many minibatches (0 = no limit)"),
+            ConfigKey.real("training.maxMinutes", 0, 0, false, 1e7, "stop after this many minutes of training (0 = no limit)"),
+            ConfigKey.integer("training.evalEvery", 500, 1, 100_000_000, "iterations between validation, sample and checkpoint"),
+            ConfigKey.integer("training.sampleLength", 200, 0, 100_000, "characters of sample shown at each evaluation (0 = none)"),
+            ConfigKey.real("training.sampleTemperature", 0.8, 0, true, 100, "temperature of the samples shown during training"),
+            ConfigKey.longInt("training.seed", 42, Long.MIN_VALUE, Long.MAX_VALUE, "seed for weights, data order, dropout and samples"));
+
+    private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();
+
+    static {
+        for (ConfigKey k : KEYS) BY_NAME.put(k.name(), k);
+    }
+
+    private ConfigSchema() {
+    }
+
+    public static ConfigKey get(String name) {
+        return BY_NAME.get(name);
+    }
+
+    /** Section names ("corpus", "model", "training"), for messages about unknown keys. */
+    public static List<String> sections() {
+        return KEYS.stream().map(k -> k.name().substring(0, k.name().indexOf('.'))).distinct().toList();
+    }
+
+    public static List<String> keysIn(String section) {
+        return KEYS.stream().map(ConfigKey::name).filter(n -> n.startsWith(section + ".")).toList();
+    }
+}

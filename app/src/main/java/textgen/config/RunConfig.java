@@ -1,0 +1,63 @@
+package textgen.config;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The validated configuration of one run. Built only by {@link ConfigLoader}, so every value is in range. */
+public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig training) {
+
+    public record CorpusConfig(String path, double validationFraction, String validationPath) {
+    }
+
+    public record ModelConfig(int layers, int hiddenSize, double dropout) {
+    }
+
+    public enum Sampling { CONSECUTIVE, RANDOM }
+
+    public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double learningRate, double lrDecay,
+                                 int lrDecayAfter, double gradientClip, int maxEpochs, long maxIterations, double maxMinutes,
+                                 int evalEvery, int sampleLength, double sampleTemperature, long seed) {
+    }
+
+    static RunConfig fromValues(Map<String, Object> v) {
+        return new RunConfig(
+                new CorpusConfig((String) v.get("corpus.path"), (Double) v.get("corpus.validationFraction"),
+                        (String) v.get("corpus.validationPath")),
+                new ModelConfig((Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
+                new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
+                        Sampling.valueOf(((String) v.get("training.sampling")).toUpperCase()),
+                        (Double) v.get("training.learningRate"), (Double) v.get("training.lrDecay"),
+                        (Integer) v.get("training.lrDecayAfter"), (Double) v.get("training.gradientClip"),
+                        (Integer) v.get("training.maxEpochs"), (Long) v.get("training.maxIterations"),
+                        (Double) v.get("training.maxMinutes"), (Integer) v.get("training.evalEvery"),
+                        (Integer) v.get("training.sampleLength"), (Double) v.get("training.sampleTemperature"),
+                        (Long) v.get("training.seed")));
+    }
+
+    /** Flat key -> value view, in schema order: the inverse of {@link #fromValues}, used to write the effective config. */
+    public Map<String, Object> toValues() {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("corpus.path", corpus.path);
+        v.put("corpus.validationFraction", corpus.validationFraction);
+        v.put("corpus.validationPath", corpus.validationPath);
+        v.put("model.layers", model.layers);
+        v.put("model.hiddenSize", model.hiddenSize);
+        v.put("model.dropout", model.dropout);
+        TrainingConfig t = training;
+        v.put("training.batchSize", t.batchSize);
+        v.put("training.tbpttLength", t.tbpttLength);
+        v.put("training.sampling", t.sampling.name().toLowerCase());
+        v.put("training.learningRate", t.learningRate);
+        v.put("training.lrDecay", t.lrDecay);
+        v.put("training.lrDecayAfter", t.lrDecayAfter);
+        v.put("training.gradientClip", t.gradientClip);
+        v.put("training.maxEpochs", t.maxEpochs);
+        v.put("training.maxIterations", t.maxIterations);
+        v.put("training.maxMinutes", t.maxMinutes);
+        v.put("training.evalEvery", t.evalEvery);
+        v.put("training.sampleLength", t.sampleLength);
+        v.put("training.sampleTemperature", t.sampleTemperature);
+        v.put("training.seed", t.seed);
+        return v;
+    }
+}

@@ -1,0 +1,102 @@
+package textgen.corpus;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import textgen.TextgenException;
+import textgen.config.RunConfig.Sampling;
+
+import java.util.SplittableRandom;
+
+/**
+ * Cuts token ids into minibatches of one-hot features and next-token labels, shape [batch, vocab, time].
+ * <ul>
+ * <li>{@code CONSECUTIVE}: the text is cut into {@code batchSize} equal streams; minibatch k holds steps
+ * [k*T, (k+1)*T) of every stream, so row b of minibatch k+1 continues row b of minibatch k (the trainer carries
+ * the hidden state across them).</li>
+ * <li>{@code RANDOM}: every row is a window at a random position, drawn from a generator seeded by (seed, epoch,
+ * batch), so any position in the run can be reproduced.</li>
+ * </ul>
+ */
+public final class BatchSource {
+    private final int[] ids;
+    private final int vocabSize;
+    private final int batchSize;
+    private final int length;
+    private final Sampling sampling;
+    private final long seed;
+    private final int streamLength;
+    private final int batchesPerEpoch;
+
+    public BatchSource(int[] ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed) {
+        this.ids = ids;
+        this.vocabSize = vocabSize;
+        this.batchSize = batchSize;
+        this.length = length;
+        this.sampling = sampling;
+        this.seed = seed;
+        long needed = (long) batchSize * length + 1;
+        if (ids.length < needed) {
+            throw TextgenException.usage("training text has " + ids.length + " characters, fewer than one minibatch needs: "
+                    + "training.batchSize (" + batchSize + ") x training.tbpttLength (" + length + ") + 1 = " + needed
+                    + "; lower them or use a longer corpus");
+        }
+        this.streamLength = (ids.length - 1) / batchSize;
+        this.batchesPerEpoch = sampling == Sampling.CONSECUTIVE ? streamLength / length : (ids.length - 1) / (batchSize * length);
+    }
+
+    public int batchesPerEpoch() {
+        return batchesPerEpoch;
+    }
+
+    /** Characters (predicted tokens) in one minibatch. */
+    public long tokensPerBatch() {
+        return (long) batchSize * length;
+    }
+
+    /** Minibatch {@code k} (0-based) of epoch {@code epoch} (0-based). */
+    public DataSet batch(int epoch, int k) {
+        if (k < 0 || k >= batchesPerEpoch) throw new IndexOutOfBoundsException("batch " + k + " of " + batchesPerEpoch);
+        int[] starts = new int[batchSize];
+        if (sampling == Sampling.CONSECUTIVE) {
+            for (int b = 0; b < batchSize; b++) starts[b] = b * streamLength + k * length;
+        } else {
+            SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + k);
+            for (int b = 0; b < batchSize; b++) starts[b] = rng.nextInt(ids.length - length);
+        }
+        return oneHot(ids, starts, length, vocabSize);
+    }
+
+    /** Features and labels for rows starting at {@code starts}, built in bulk (no per-element ND4J calls). */
+    public static DataSet oneHot(int[] ids, int[] starts, int length, int vocabSize) {
+        int rows = starts.length;
+        float[] x = new float[rows * vocabSize * length];
+        float[] y = new float[rows * vocabSize * length];
+        for (int b = 0; b < rows; b++) {
+            int base = b * vocabSize * length;
+            for (int t = 0; t < length; t++) {
+                x[base + ids[starts[b] + t] * length + t] = 1f;
+                y[base + ids[starts[b] + t + 1] * length + t] = 1f;
+            }
+        }
+        long[] shape = {rows, vocabSize, length};
+        INDArray features = Nd4j.create(x, shape, 'c');
+        INDArray labels = Nd4j.create(y, shape, 'c');
+        return new DataSet(features, labels);
+    }
+
+    /** One-hot input for a single row of ids, shape [1, vocab, n]. */
+    public static INDArray oneHotInput(int[] ids, int from, int n, int vocabSize) {
+        return oneHotRows(new int[][]{ids}, from, n, vocabSize);
+    }
+
+    /** One-hot input for several rows, row r taking ids[r][from .. from+n), shape [rows, vocab, n]. */
+    public static INDArray oneHotRows(int[][] ids, int from, int n, int vocabSize) {
+        float[] x = new float[ids.length * vocabSize * n];
+        for (int r = 0; r < ids.length; r++) {
+            int base = r * vocabSize * n;
+            for (int t = 0; t < n; t++) x[base + ids[r][from + t] * n + t] = 1f;
+        }
+        return Nd4j.create(x, new long[]{ids.length, vocabSize, n}, 'c');
+    }
+}

@@ -1,0 +1,133 @@
+package textgen.generate;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import textgen.corpus.BatchSource;
+import textgen.corpus.Vocabulary;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Generates text one token at a time with {@code rnnTimeStep}: the prime is fed in one call, then each drawn token is
+ * fed back. Randomness comes only from the {@link SplittableRandom} passed in, so a seed fixes the text.
+ */
+public final class Sampler {
+    private final MultiLayerNetwork net;
+    private final Vocabulary vocab;
+    private final SamplingOptions options;
+
+    public Sampler(MultiLayerNetwork net, Vocabulary vocab, SamplingOptions options) {
+        this.net = net;
+        this.vocab = vocab;
+        this.options = options;
+    }
+
+    /**
+     * Generates up to {@code length} tokens after {@code prime} (ids; empty = start after a newline if the vocabulary
+     * has one, else after a random token). Stops early, without emitting it, when the text ends with {@code stop}.
+     * Text is passed to {@code out} as soon as it cannot be part of the stop string.
+     *
+     * @return the generated text (without the prime and the stop string)
+     */
+    public String generate(int[] prime, int length, String stop, SplittableRandom rng, Consumer<String> out) {
+        net.rnnClearPreviousState();
+        try {
+            int[] start = prime;
+            if (start.length == 0) {
+                int nl = vocab.id('\n');
+                start = new int[]{nl >= 0 ? nl : rng.nextInt(vocab.size())};
+            }
+            INDArray y = net.rnnTimeStep(BatchSource.oneHotInput(start, 0, start.length, vocab.size()));
+            double[] probs = lastStep(y);
+            StringBuilder text = new StringBuilder();
+            int emitted = 0; // chars of text already passed to out
+            boolean hasStop = stop != null && !stop.isEmpty();
+            int holdBack = hasStop ? stop.length() - 1 : 0; // a stop string may be forming in the last chars
+            int[] next = new int[1];
+            for (int i = 0; i < length; i++) {
+                next[0] = choose(probs, rng);
+                text.append(vocab.token(next[0]));
+                if (hasStop && text.length() >= stop.length() && text.indexOf(stop, text.length() - stop.length()) >= 0) {
+                    text.setLength(text.length() - stop.length());
+                    break;
+                }
+                int safe = text.length() - holdBack;
+                if (safe > emitted && Character.isHighSurrogate(text.charAt(safe - 1))) safe--;
+                if (safe > emitted) {
+                    out.accept(text.substring(emitted, safe));
+                    emitted = safe;
+                }
+                if (i + 1 < length) probs = lastStep(net.rnnTimeStep(BatchSource.oneHotInput(next, 0, 1, vocab.size())));
+            }
+            if (text.length() > emitted) out.accept(text.substring(emitted));
+            return text.toString();
+        } finally {
+            net.rnnClearPreviousState();
+        }
+    }
+
+    private static double[] lastStep(INDArray y) {
+        long t = y.size(2) - 1;
+        float[] f = y.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.point(t)).dup().data().asFloat();
+        double[] p = new double[f.length];
+        for (int i = 0; i < f.length; i++) p[i] = f[i];
+        return p;
+    }
+
+    /** Draws a token index from {@code probs} under the options. */
+    int choose(double[] probs, SplittableRandom rng) {
+        int n = probs.length;
+        if (options.greedy()) return argmax(probs);
+        double[] w = new double[n];
+        double invT = 1.0 / options.temperature();
+        double maxLog = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            w[i] = Math.log(Math.max(probs[i], 1e-45)) * invT;
+            maxLog = Math.max(maxLog, w[i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            w[i] = Math.exp(w[i] - maxLog);
+            sum += w[i];
+        }
+        for (int i = 0; i < n; i++) w[i] /= sum;
+        if (options.topK() > 0 && options.topK() < n || options.topP() < 1.0) {
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) order[i] = i;
+            double[] ww = w;
+            Arrays.sort(order, (a, b) -> Double.compare(ww[b], ww[a]));
+            int keep = options.topK() > 0 ? Math.min(options.topK(), n) : n;
+            if (options.topP() < 1.0) {
+                double cum = 0;
+                int k = 0;
+                while (k < keep) {
+                    cum += w[order[k]];
+                    k++;
+                    if (cum >= options.topP()) break;
+                }
+                keep = k;
+            }
+            double[] kept = new double[n];
+            for (int j = 0; j < keep; j++) kept[order[j]] = w[order[j]];
+            w = kept;
+        }
+        double total = 0;
+        for (double v : w) total += v;
+        double r = rng.nextDouble() * total;
+        for (int i = 0; i < n; i++) {
+            r -= w[i];
+            if (r < 0 && w[i] > 0) return i;
+        }
+        for (int i = n - 1; i >= 0; i--) if (w[i] > 0) return i;
+        return argmax(probs);
+    }
+
+    private static int argmax(double[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,83 @@
+package textgen.model;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.layers.RecurrentLayer;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A {@link MultiLayerNetwork} whose truncated-BPTT training can carry the LSTM state from one minibatch to the next.
+ *
+ * <p>DL4J's {@code doTruncatedBPTT} calls {@link #rnnClearPreviousState()} before and after every DataSet, so stock
+ * DL4J starts every minibatch from a zero state. {@link #fitCarryingState} suppresses exactly those two calls: the TBPTT
+ * forward pass then starts from the state the previous minibatch ended in (kept by the layers in their TBPTT state map;
+ * gradients do not flow across the boundary, as in char-rnn and torch-rnn). {@link #resetTrainingState()} clears it,
+ * e.g. at an epoch boundary.
+ */
+public class CarriedStateNetwork extends MultiLayerNetwork {
+    private boolean carrying;
+
+    public CarriedStateNetwork(MultiLayerConfiguration conf) {
+        super(conf);
+    }
+
+    /** One optimizer step on {@code ds}, starting from the state the previous call ended in. */
+    public void fitCarryingState(DataSet ds) {
+        carrying = true;
+        try {
+            fit(ds);
+        } finally {
+            carrying = false;
+        }
+    }
+
+    @Override
+    public void rnnClearPreviousState() {
+        if (!carrying) super.rnnClearPreviousState();
+    }
+
+    /** Starts the next {@link #fitCarryingState} from a zero state. */
+    public void resetTrainingState() {
+        super.rnnClearPreviousState();
+    }
+
+    /** The carried training state of every recurrent layer (layer index -> state map), to set aside around evaluation. */
+    public Map<Integer, Map<String, INDArray>> trainingState() {
+        Map<Integer, Map<String, INDArray>> state = new HashMap<>();
+        Layer[] ls = getLayers();
+        for (int i = 0; i < ls.length; i++) {
+            if (ls[i] instanceof RecurrentLayer r) {
+                Map<String, INDArray> copy = new HashMap<>();
+                r.rnnGetTBPTTState().forEach((k, v) -> copy.put(k, v.dup()));
+                state.put(i, copy);
+            }
+        }
+        return state;
+    }
+
+    /** Restores a state taken by {@link #trainingState()}: both the TBPTT map and the map backprop re-runs from. */
+    public void restoreTrainingState(Map<Integer, Map<String, INDArray>> state) {
+        super.rnnClearPreviousState();
+        Layer[] ls = getLayers();
+        state.forEach((i, s) -> {
+            RecurrentLayer r = (RecurrentLayer) ls[i];
+            r.rnnSetTBPTTState(s);
+            r.rnnSetPreviousState(s);
+        });
+    }
+
+    /** Wraps a restored network's configuration and parameters (and updater state, if any) for carried-state training. */
+    public static CarriedStateNetwork from(MultiLayerNetwork restored) {
+        CarriedStateNetwork net = new CarriedStateNetwork(restored.getLayerWiseConfigurations().clone());
+        net.init(restored.params().dup(), false);
+        if (restored.getUpdater() != null && restored.getUpdater().getStateViewArray() != null) {
+            net.getUpdater().setStateViewArray(net, restored.getUpdater().getStateViewArray().dup(), false);
+        }
+        return net;
+    }
+}

@@ -1,0 +1,64 @@
+package textgen.model;
+
+import org.deeplearning4j.nn.conf.BackpropType;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.dropout.Dropout;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import textgen.config.RunConfig.ModelConfig;
+import textgen.config.RunConfig.TrainingConfig;
+
+/**
+ * Builds the network: {@code model.layers} LSTM layers, then a softmax {@code RnnOutputLayer} with MCXENT loss;
+ * one-hot input, Adam, element-wise gradient clipping (char-rnn's and torch-rnn's grad_clip) and truncated BPTT of
+ * {@code training.tbpttLength} steps. Dropout (a drop probability, as in PyTorch) applies to the input of every layer
+ * after the first LSTM, as in char-rnn.
+ */
+public final class NetworkFactory {
+    private NetworkFactory() {
+    }
+
+    public static MultiLayerConfiguration configuration(ModelConfig model, TrainingConfig training, int vocabSize) {
+        NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
+                .seed(training.seed())
+                .dataType(DataType.FLOAT)
+                .weightInit(WeightInit.XAVIER)
+                .updater(new Adam(training.learningRate()));
+        if (training.gradientClip() > 0) {
+            base.gradientNormalization(GradientNormalization.ClipElementWiseAbsoluteValue)
+                    .gradientNormalizationThreshold(training.gradientClip());
+        }
+        NeuralNetConfiguration.ListBuilder list = base.list();
+        int in = vocabSize;
+        for (int i = 0; i < model.layers(); i++) {
+            LSTM.Builder lstm = new LSTM.Builder().nIn(in).nOut(model.hiddenSize())
+                    .activation(Activation.TANH).gateActivationFunction(Activation.SIGMOID)
+                    .forgetGateBiasInit(1.0).dataFormat(RNNFormat.NCW);
+            if (i > 0 && model.dropout() > 0) lstm.dropOut(new Dropout(1.0 - model.dropout()));
+            list.layer(lstm.build());
+            in = model.hiddenSize();
+        }
+        RnnOutputLayer.Builder outLayer = new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                .nIn(in).nOut(vocabSize).activation(Activation.SOFTMAX).dataFormat(RNNFormat.NCW);
+        if (model.dropout() > 0) outLayer.dropOut(new Dropout(1.0 - model.dropout()));
+        list.layer(outLayer.build());
+        return list.backpropType(BackpropType.TruncatedBPTT)
+                .tBPTTForwardLength(training.tbpttLength())
+                .tBPTTBackwardLength(training.tbpttLength())
+                .build();
+    }
+
+    public static CarriedStateNetwork create(ModelConfig model, TrainingConfig training, int vocabSize) {
+        CarriedStateNetwork net = new CarriedStateNetwork(configuration(model, training, vocabSize));
+        net.init();
+        return net;
+    }
+}

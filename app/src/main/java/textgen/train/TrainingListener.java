@@ -1,0 +1,16 @@
+package textgen.train;
+
+/** Everything around the training loop (progress, logs, files) hangs off these callbacks. */
+public interface TrainingListener {
+    /** Before the first iteration. */
+    default void onStart(Trainer.Plan plan) {
+    }
+
+    /** After every optimizer step. */
+    default void onIteration(Trainer.Progress progress) {
+    }
+
+    /** After every validation (every {@code training.evalEvery} iterations, and once at the end). */
+    default void onEvaluation(Trainer.Evaluation evaluation) {
+    }
+}

@@ -1,0 +1,180 @@
+package textgen.checkpoint;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import textgen.TestModels;
+import textgen.TextgenException;
+import textgen.config.ConfigLoader;
+import textgen.config.RunConfig;
+import textgen.corpus.BatchSource;
+import textgen.corpus.Vocabulary;
+import textgen.model.CarriedStateNetwork;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class CheckpointTest {
+    @TempDir
+    Path dir;
+
+    private static final Vocabulary VOCAB = Vocabulary.of("hello world\n");
+    private static final RunConfig CONFIG = ConfigLoader.load(null, List.of("model.hiddenSize=8", "model.layers=1"));
+    private static final TrainingState STATE = new TrainingState(3, 0, 3, 120, 2.5, 2.4, 1.0);
+
+    private Path write() {
+        CarriedStateNetwork net = TestModels.net(VOCAB.size(), 1, 8, 5);
+        net.fit(new BatchSource(TestModels.randomIds(100, VOCAB.size(), 1), VOCAB.size(), 2, 5, RunConfig.Sampling.RANDOM, 1).batch(0, 0));
+        Path p = dir.resolve("c.zip");
+        Checkpoint.write(p, net, VOCAB, CONFIG, STATE, "abc");
+        return p;
+    }
+
+    @Test
+    void roundTripAndDl4jCanRestoreWithUpdater() throws IOException {
+        Path p = write();
+        Checkpoint.Loaded l = Checkpoint.read(p, true);
+        assertEquals(VOCAB, l.vocabulary());
+        assertEquals(CONFIG, l.config());
+        assertEquals(STATE, l.state());
+        MultiLayerNetwork plain = ModelSerializer.restoreMultiLayerNetwork(p.toFile(), true);
+        assertEquals(l.network().params(), plain.params());
+        assertNotNull(plain.getUpdater().getStateViewArray());
+        assertTrue(plain.getUpdater().getStateViewArray().sumNumber().doubleValue() != 0, "Adam state was saved");
+        try (ZipFile z = new ZipFile(p.toFile())) {
+            for (ZipEntry e : java.util.Collections.list(z.entries())) {
+                byte[] head = z.getInputStream(e).readNBytes(2);
+                assertFalse(head.length == 2 && (head[0] & 0xff) == 0xAC && (head[1] & 0xff) == 0xED, "Java-serialized: " + e.getName());
+            }
+            assertNotNull(z.getEntry("vocabulary.json"));
+            assertNotNull(z.getEntry("config.yaml"));
+            assertNotNull(z.getEntry("updaterState.bin"));
+        }
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)).replace("rw-rw-r--", "rw-r--r--"));
+    }
+
+    /** Copies the checkpoint's entries, letting {@code edit} drop or add some. */
+    private Path rewrite(Path src, String name, BiConsumer<ZipEntry, ZipOutputStream> keep, Extra extra) throws IOException {
+        Path out = dir.resolve(name);
+        try (ZipFile z = new ZipFile(src.toFile()); ZipOutputStream zo = new ZipOutputStream(Files.newOutputStream(out))) {
+            for (ZipEntry e : java.util.Collections.list(z.entries())) {
+                byte[] data = z.getInputStream(e).readAllBytes();
+                if (keep != null) {
+                    keep.accept(e, null);
+                }
+                if (extra != null && extra.drop(e.getName())) continue;
+                zo.putNextEntry(new ZipEntry(e.getName()));
+                zo.write(extra != null ? extra.replace(e.getName(), data) : data);
+                zo.closeEntry();
+            }
+            if (extra != null) extra.add(zo);
+        }
+        return out;
+    }
+
+    interface Extra {
+        default boolean drop(String name) {
+            return false;
+        }
+
+        default byte[] replace(String name, byte[] data) {
+            return data;
+        }
+
+        default void add(ZipOutputStream zo) throws IOException {
+        }
+    }
+
+    private void refused(Path p, String expect) {
+        TextgenException e = assertThrows(TextgenException.class, () -> Checkpoint.read(p, false));
+        assertEquals(2, e.exitCode());
+        assertTrue(e.getMessage().contains(expect), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+    }
+
+    @Test
+    void refusesDamagedOrForeignCheckpoints() throws IOException {
+        Path good = write();
+        byte[] bytes = Files.readAllBytes(good);
+        refused(Files.write(dir.resolve("trunc.zip"), java.util.Arrays.copyOf(bytes, bytes.length / 2)), "not a readable zip");
+        refused(Files.writeString(dir.resolve("text.zip"), "hello"), "not a readable zip");
+        refused(rewrite(good, "novocab.zip", null, new Extra() {
+            public boolean drop(String n) {
+                return n.equals("vocabulary.json");
+            }
+        }), "no 'vocabulary.json'");
+        refused(rewrite(good, "serialized.zip", null, new Extra() {
+            public void add(ZipOutputStream zo) throws IOException {
+                zo.putNextEntry(new ZipEntry("preprocessor.bin"));
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                try (ObjectOutputStream o = new ObjectOutputStream(b)) {
+                    o.writeObject("x");
+                }
+                zo.write(b.toByteArray());
+                zo.closeEntry();
+            }
+        }), "Java-serialized");
+        refused(rewrite(good, "version.zip", null, new Extra() {
+            public byte[] replace(String n, byte[] d) {
+                return n.equals("textgen.json") ? new String(d).replace("\"formatVersion\" : 1", "\"formatVersion\" : 99").getBytes() : d;
+            }
+        }), "format version 99");
+        refused(rewrite(good, "vocab.zip", null, new Extra() {
+            public byte[] replace(String n, byte[] d) {
+                return n.equals("vocabulary.json") ? "{\"type\":\"char\",\"codePoints\":[97,98,99]}".getBytes() : d;
+            }
+        }), "vocabulary has 3 characters");
+        refused(dir.resolve("missing.zip"), "");
+    }
+
+    @Test
+    void failedWriteLeavesPreviousCheckpointIntact() throws IOException {
+        Path p = write();
+        byte[] before = Files.readAllBytes(p);
+        CarriedStateNetwork net = TestModels.net(VOCAB.size(), 1, 8, 5);
+        Path readOnly = dir.resolve("ro");
+        Files.createDirectories(readOnly);
+        Path target = readOnly.resolve("c.zip");
+        Files.write(target, before);
+        readOnly.toFile().setWritable(false);
+        try {
+            if (Files.isWritable(readOnly)) return; // running as a user who can write anyway (root): covered by the OutputStream test
+            TextgenException e = assertThrows(TextgenException.class, () -> Checkpoint.write(target, net, VOCAB, CONFIG, STATE, "x"));
+            assertEquals(1, e.exitCode());
+            assertArrayEquals(before, Files.readAllBytes(target));
+        } finally {
+            readOnly.toFile().setWritable(true);
+        }
+    }
+
+    @Test
+    void streamFailureMidWriteThrowsAndLeavesNoTemporaryFile() throws IOException {
+        CarriedStateNetwork net = TestModels.net(VOCAB.size(), 1, 8, 5);
+        OutputStream failing = new OutputStream() {
+            int n;
+
+            @Override
+            public void write(int b) throws IOException {
+                if (++n > 1000) throw new IOException("No space left on device");
+            }
+        };
+        assertThrows(IOException.class, () -> Checkpoint.writeTo(failing, net, VOCAB, CONFIG, STATE, "x"));
+        Path p = write();
+        try (var s = Files.list(dir)) {
+            assertTrue(s.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")));
+        }
+        assertTrue(Files.size(p) > 0);
+    }
+}

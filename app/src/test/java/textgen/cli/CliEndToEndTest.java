@@ -1,0 +1,159 @@
+package textgen.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import textgen.checkpoint.Checkpoint;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The real CLI, in-process: train a tiny model once, then sample and score with it. */
+class CliEndToEndTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    static Path dir;
+    static Path corpus, run;
+    static JsonNode trained;
+
+    static final String TEXT = """
+            ROMEO:
+            The cat sat on the mat.
+            JULIET:
+            The dog sat on the log.
+            """;
+
+    @BeforeAll
+    static void train() throws IOException {
+        corpus = Files.writeString(dir.resolve("tiny.txt"), TEXT.repeat(40));
+        Path config = Files.writeString(dir.resolve("tiny.yaml"), """
+                corpus:
+                  path: tiny.txt
+                  validationFraction: 0.1
+                model:
+                  layers: 1
+                  hiddenSize: 64
+                training:
+                  batchSize: 16
+                  tbpttLength: 20
+                  learningRate: 0.02
+                  evalEvery: 30
+                  sampleLength: 30
+                  maxEpochs: 100
+                """);
+        run = dir.resolve("run");
+        Cli.Result r = Cli.run("train", "--config", config.toString(), "--run-dir", run.toString(), "--max-iterations", "150", "--json");
+        assertEquals(0, r.code(), r.err());
+        trained = JSON.readTree(r.lastLine());
+    }
+
+    @Test
+    void trainWritesRunDirectoryAndJsonSummary() throws IOException {
+        for (String k : new String[]{"best_val_loss", "final_val_loss", "iterations", "epochs", "chars_per_second", "seconds", "checkpoint"}) {
+            assertTrue(trained.has(k), k);
+        }
+        assertEquals(150, trained.get("iterations").asLong());
+        double vocab = Math.log(new String(TEXT).codePoints().distinct().count());
+        assertTrue(trained.get("best_val_loss").asDouble() < vocab * 0.5,
+                "a tiny repetitive text is learned well below uniform: " + trained);
+        assertTrue(Files.exists(run.resolve("best.zip")) && Files.exists(run.resolve("latest.zip")));
+        assertTrue(Files.readString(run.resolve("config.yaml")).contains("hiddenSize: 64"));
+        assertTrue(Files.readString(run.resolve("samples.txt")).contains("=== iteration 30"));
+        assertEquals(150, Checkpoint.read(run.resolve("latest.zip"), false).state().iteration());
+    }
+
+    @Test
+    void refusesToOverwriteARun() {
+        Cli.Result r = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", run.toString(), "--max-iterations", "1");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("already holds a run"), r.err());
+    }
+
+    @Test
+    void sampleIsReproducibleAndStreamsPrimeFirst() {
+        Cli.Result a = Cli.run("sample", "--model", run.toString(), "--prime", "ROMEO:\n", "--length", "60", "--seed", "5");
+        Cli.Result b = Cli.run("sample", "--model", run.resolve("best.zip").toString(), "--prime", "ROMEO:\n", "--length", "60", "--seed", "5");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.out(), b.out());
+        assertTrue(a.out().startsWith("ROMEO:\n"));
+        Cli.Result greedy = Cli.run("sample", "--model", run.toString(), "--prime", "The d", "--length", "20", "--greedy");
+        assertTrue(greedy.out().startsWith("The dog sat on the "), greedy.out());
+        Cli.Result two = Cli.run("sample", "--model", run.toString(), "--count", "2", "--length", "30", "--seed", "1", "--json");
+        assertEquals(2, two.out().strip().split("\n").length);
+    }
+
+    @Test
+    void unknownPrimeCharactersAreNamedOrSkipped() {
+        Cli.Result r = Cli.run("sample", "--model", run.toString(), "--prime", "The Zebra", "--length", "5");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("'Z' (U+005A)") && r.err().contains("'b' (U+0062)") && r.err().contains("--unknown skip"), r.err());
+        assertEquals(1, r.err().strip().split("\n").length);
+        assertFalse(r.err().contains("at textgen."));
+        Cli.Result s = Cli.run("sample", "--model", run.toString(), "--prime", "The Zebra", "--length", "5", "--unknown", "skip");
+        assertEquals(0, s.code(), s.err());
+    }
+
+    @Test
+    void promptsGiveOneCompletionPerLineAndExactMatch() throws IOException {
+        Path prompts = Files.writeString(dir.resolve("prompts.txt"), "The cat sat on the\t mat.\nThe dog sat on the\t log.\nJULIET:\n");
+        Cli.Result r = Cli.run("sample", "--model", run.toString(), "--prompts", prompts.toString(), "--greedy", "--stop", "\\n", "--length", "30");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().split("\n", -1);
+        assertEquals(4, lines.length, r.out()); // three completions and the final newline
+        assertEquals(" mat.", lines[0]);
+        Cli.Result j = Cli.run("sample", "--model", run.toString(), "--prompts", prompts.toString(), "--greedy", "--stop", "\\n", "--json");
+        JsonNode summary = assertDoesNotThrow(() -> JSON.readTree(j.lastLine()));
+        assertEquals(3, summary.get("prompts").asInt());
+        assertEquals(2, summary.get("with_expected").asInt());
+        assertEquals(1.0, summary.get("exact_match").asDouble(), j.out());
+    }
+
+    @Test
+    void perplexityReportsNatsBitsAndPerplexity() throws IOException {
+        Path text = Files.writeString(dir.resolve("held.txt"), TEXT);
+        Cli.Result r = Cli.run("perplexity", "--model", run.toString(), "--text", text.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = JSON.readTree(r.lastLine());
+        assertEquals(TEXT.length() - 1, j.get("tokens").asLong());
+        assertEquals(j.get("nats").asDouble() / Math.log(2), j.get("bits").asDouble(), 1e-9);
+        assertEquals(Math.exp(j.get("nats").asDouble()), j.get("perplexity").asDouble(), 1e-9);
+        assertTrue(j.get("nats").asDouble() < 1.0, r.out());
+        Cli.Result plain = Cli.run("perplexity", "--model", run.toString(), "--text", text.toString());
+        assertTrue(plain.out().contains("bits/char") && plain.out().contains("perplexity"), plain.out());
+    }
+
+    @Test
+    void usageErrorsAreOneLineWithExitCode2() throws IOException {
+        Path missing = dir.resolve("missing.zip");
+        String[][] cases = {
+                {"train", "--frobnicate"},
+                {"train", "--corpus", corpus.toString(), "--set", "model.hiddenSize=0"},
+                {"train", "--corpus", corpus.toString(), "--set", "model.colour=red"},
+                {"train", "--corpus", dir.resolve("nope.txt").toString()},
+                {"train", "--corpus", corpus.toString(), "--max-iterations", "ten"},
+                {"sample", "--model", missing.toString()},
+                {"sample", "--model", run.toString(), "--temperature", "0"},
+                {"sample", "--model", run.toString(), "--top-p", "1.5"},
+                {"sample", "--model", run.toString(), "--top-k", "0"},
+                {"sample", "--model", run.toString(), "--length", "-3"},
+                {"sample", "--model", run.toString(), "--prime", "a", "--prime-file", "x"},
+                {"sample"},
+                {"perplexity", "--model", run.toString(), "--text", dir.toString()},
+                {"perplexity", "--model", corpus.toString(), "--text", corpus.toString()},
+        };
+        for (String[] args : cases) {
+            Cli.Result r = Cli.run(args);
+            String what = String.join(" ", args);
+            assertEquals(2, r.code(), what + " -> " + r.err());
+            assertEquals(1, r.err().strip().split("\n").length, what + " -> " + r.err());
+            assertFalse(r.err().contains("\tat "), what);
+        }
+        Cli.Result traced = Cli.run("sample", "--model", missing.toString(), "--stacktrace");
+        assertTrue(traced.err().contains("\tat "), "--stacktrace shows the trace");
+    }
+}

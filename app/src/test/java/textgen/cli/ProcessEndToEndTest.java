@@ -1,0 +1,75 @@
+package textgen.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import textgen.checkpoint.Checkpoint;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** textgen as a separate JVM, as scripts run it: exit codes, stdout/stderr, signals. */
+class ProcessEndToEndTest {
+    @TempDir
+    Path dir;
+
+    static Process start(Path workDir, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "textgen.cli.Main"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile());
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        return pb.start();
+    }
+
+    @Test
+    void exitCodesAndOneLineErrors() throws Exception {
+        Process p = start(dir, "sample", "--model", "nope.zip");
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue());
+        assertEquals("textgen: model nope.zip does not exist", err.strip());
+
+        Process v = start(dir, "--version");
+        String out = new String(v.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(v.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, v.exitValue());
+        assertTrue(out.contains("DL4J/ND4J 1.0.0-M2.1"), out);
+    }
+
+    /** SIGTERM (what batch schedulers send before preemption) stops training cleanly: checkpoint, JSON, exit 130. */
+    @Test
+    void sigtermSavesACheckpointAndExits130() throws Exception {
+        Path corpus = Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(400));
+        Process p = start(dir, "train", "--corpus", corpus.toString(), "--run-dir", "run", "--json",
+                "--set", "model.hiddenSize=16", "--set", "model.layers=1", "--set", "training.batchSize=4",
+                "--set", "training.tbpttLength=10", "--set", "training.evalEvery=1000000", "--set", "training.maxEpochs=100000");
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = out.readLine()) != null && !line.startsWith("run directory")) {
+            // wait until training has started
+        }
+        assertNotNull(line, "training started");
+        Thread.sleep(1500);
+        // SIGTERM, as a batch scheduler sends it (Process.destroy() would also close our end of the pipes)
+        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor());
+        List<String> rest = new ArrayList<>();
+        while ((line = out.readLine()) != null) rest.add(line);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(130, p.exitValue(), String.join("\n", rest));
+        JsonNode result = new ObjectMapper().readTree(rest.get(rest.size() - 1));
+        assertTrue(result.get("interrupted").asBoolean());
+        Checkpoint.Loaded l = Checkpoint.read(dir.resolve("run/latest.zip"), true);
+        assertEquals(result.get("iterations").asLong(), l.state().iteration());
+    }
+}

@@ -1,0 +1,108 @@
+package textgen.corpus;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.dataset.DataSet;
+import textgen.TextgenException;
+import textgen.config.RunConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class CorpusTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void vocabularyIsCodePointsNotChars() {
+        String text = "a\uD83D\uDE00b\u00e9a"; // a, U+1F600 (two Java chars), b, é, a
+        Vocabulary v = Vocabulary.of(text);
+        assertEquals(4, v.size());
+        int[] ids = v.encode(text, false, "t");
+        assertEquals(5, ids.length);
+        assertEquals(text, v.decode(ids, 0, ids.length));
+        assertEquals(0x1F600, v.codePoint(v.id(0x1F600)));
+    }
+
+    @Test
+    void unknownCharactersAreNamedOrSkipped() {
+        Vocabulary v = Vocabulary.of("abc");
+        TextgenException e = assertThrows(TextgenException.class, () -> v.encode("abxz\n", false, "prime text"));
+        assertTrue(e.getMessage().contains("'x' (U+0078)") && e.getMessage().contains("'\\n' (U+000A)"), e.getMessage());
+        assertArrayEquals(new int[]{0, 1}, v.encode("axb", true, "prime text"));
+    }
+
+    @Test
+    void invalidUtf8NamesByteOffset() throws IOException {
+        Path p = dir.resolve("bad.txt");
+        Files.write(p, new byte[]{'h', 'i', ' ', (byte) 0xC3, 0x28, 'x'});
+        TextgenException e = assertThrows(TextgenException.class, () -> TextFile.read(p, "corpus"));
+        assertTrue(e.getMessage().contains("byte offset 3") && e.getMessage().contains("0xc3"), e.getMessage());
+    }
+
+    @Test
+    void splitHoldsOutTheLastFraction() throws IOException {
+        Path p = dir.resolve("c.txt");
+        Files.writeString(p, "abcdefghij".repeat(10));
+        Corpus c = Corpus.load(new RunConfig.CorpusConfig(p.toString(), 0.2, null));
+        assertEquals(80, c.train().length);
+        assertEquals(20, c.validation().length);
+        assertEquals(10, c.vocabulary().size());
+    }
+
+    @Test
+    void degenerateCorporaAreUsageErrors() throws IOException {
+        Path empty = Files.writeString(dir.resolve("e.txt"), "");
+        Path single = Files.writeString(dir.resolve("s.txt"), "aaaaaaaaaa");
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(new RunConfig.CorpusConfig(empty.toString(), 0.1, null)))
+                .getMessage().contains("is empty"));
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(new RunConfig.CorpusConfig(single.toString(), 0.1, null)))
+                .getMessage().contains("single distinct character"));
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(new RunConfig.CorpusConfig(dir.toString(), 0.1, null)))
+                .getMessage().contains("is a directory"));
+    }
+
+    @Test
+    void consecutiveBatchesContinueEachRow() {
+        int[] ids = new int[1001];
+        for (int i = 0; i < ids.length; i++) ids[i] = i % 7;
+        BatchSource s = new BatchSource(ids, 7, 4, 10, RunConfig.Sampling.CONSECUTIVE, 1);
+        assertEquals(25, s.batchesPerEpoch()); // streams of 250, 25 windows of 10
+        DataSet b0 = s.batch(0, 0);
+        DataSet b1 = s.batch(0, 1);
+        for (int row = 0; row < 4; row++) {
+            int start = row * 250;
+            for (int t = 0; t < 10; t++) {
+                assertEquals(1f, b0.getFeatures().getFloat(row, ids[start + t], t));
+                assertEquals(1f, b0.getLabels().getFloat(row, ids[start + t + 1], t), "labels are the next token");
+                assertEquals(1f, b1.getFeatures().getFloat(row, ids[start + 10 + t], t), "batch k+1 continues row b of batch k");
+            }
+        }
+        assertEquals(4 * 10, b0.getFeatures().sumNumber().intValue(), "one-hot");
+    }
+
+    @Test
+    void randomBatchesAreReproducibleAndTooShortCorporaRefused() {
+        int[] ids = new int[500];
+        for (int i = 0; i < ids.length; i++) ids[i] = (i * 31) % 11;
+        BatchSource s = new BatchSource(ids, 11, 3, 8, RunConfig.Sampling.RANDOM, 9);
+        assertEquals(s.batch(2, 5).getFeatures(), new BatchSource(ids, 11, 3, 8, RunConfig.Sampling.RANDOM, 9).batch(2, 5).getFeatures());
+        assertNotEquals(s.batch(2, 5).getFeatures(), s.batch(2, 6).getFeatures());
+        TextgenException e = assertThrows(TextgenException.class, () -> new BatchSource(ids, 11, 10, 50, RunConfig.Sampling.CONSECUTIVE, 1));
+        assertTrue(e.getMessage().contains("training.tbpttLength") && e.getMessage().contains("501"), e.getMessage());
+    }
+
+    @Test
+    void additionHoldoutNeverInTraining() {
+        AdditionTask t = new AdditionTask(2, AdditionTask.Format.REVERSED);
+        AdditionTask.Split s = t.generate(3000, 200, 7);
+        var train = new java.util.HashSet<String>();
+        s.train().forEach(p -> train.add(p.prompt()));
+        s.holdout().forEach(p -> assertFalse(train.contains(p.prompt()), p.prompt()));
+        assertEquals("57+68=521", t.problem(57, 68).line(), "answer least-significant digit first");
+        assertEquals("57+68=125", new AdditionTask(2, AdditionTask.Format.PLAIN).problem(57, 68).line());
+    }
+}
