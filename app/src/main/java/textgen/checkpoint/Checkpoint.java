@@ -11,6 +11,8 @@ import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
 import textgen.corpus.Vocabulary;
 import textgen.model.Backend;
+import textgen.model.CarriedStateNetwork;
+import textgen.model.FastLstm;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -95,7 +97,12 @@ public final class Checkpoint {
             for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
                 if (!DL4J_ENTRIES.contains(e.getName())) continue; // e.g. no normalizer or preprocessor: never written
                 zip.putNextEntry(new ZipEntry(e.getName()));
-                in.transferTo(zip);
+                if (e.getName().equals("configuration.json")) {
+                    // stock layer names only: the checkpoint restores in plain DL4J and on any backend
+                    zip.write(FastLstm.portable(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+                } else {
+                    in.transferTo(zip);
+                }
                 zip.closeEntry();
             }
         }
@@ -171,7 +178,7 @@ public final class Checkpoint {
             TrainingState state = JSON.treeToValue(meta.path("state"), TrainingState.class);
             MultiLayerNetwork net;
             try {
-                net = ModelSerializer.restoreMultiLayerNetwork(path.toFile(), withUpdater);
+                net = CarriedStateNetwork.from(ModelSerializer.restoreMultiLayerNetwork(path.toFile(), withUpdater));
             } catch (Exception | OutOfMemoryError e) {
                 throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + oneLine(e));
             }

@@ -71,9 +71,14 @@ public class CarriedStateNetwork extends MultiLayerNetwork {
         });
     }
 
-    /** Wraps a restored network's configuration and parameters (and updater state, if any) for carried-state training. */
+    /** A copy of a network's configuration, parameters and updater state, with the LSTM implementation for this backend. */
     public static CarriedStateNetwork from(MultiLayerNetwork restored) {
-        CarriedStateNetwork net = new CarriedStateNetwork(restored.getLayerWiseConfigurations().clone());
+        return from(restored, NetworkFactory.useFastLstm());
+    }
+
+    /** A copy of a network's configuration, parameters and updater state, with fast or stock LSTM layers. */
+    public static CarriedStateNetwork from(MultiLayerNetwork restored, boolean fastLstm) {
+        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.withLstm(restored.getLayerWiseConfigurations(), fastLstm));
         net.init(restored.params().dup(), false);
         if (restored.getUpdater() != null && restored.getUpdater().getStateViewArray() != null) {
             net.getUpdater().setStateViewArray(net, restored.getUpdater().getStateViewArray().dup(), false);

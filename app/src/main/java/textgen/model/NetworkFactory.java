@@ -26,7 +26,17 @@ public final class NetworkFactory {
     private NetworkFactory() {
     }
 
+    /** The configuration with {@link FastLstm} layers (CPU) or DL4J's own {@code LSTM} (any backend). */
     public static MultiLayerConfiguration configuration(ModelConfig model, TrainingConfig training, int vocabSize) {
+        return configuration(model, training, vocabSize, useFastLstm());
+    }
+
+    /** The fast layer runs its arithmetic on the host, so it is used on the CPU backend only. */
+    public static boolean useFastLstm() {
+        return "cpu".equals(Backend.configuredBackend());
+    }
+
+    public static MultiLayerConfiguration configuration(ModelConfig model, TrainingConfig training, int vocabSize, boolean fast) {
         NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
                 .seed(training.seed())
                 .dataType(DataType.FLOAT)
@@ -43,7 +53,7 @@ public final class NetworkFactory {
                     .activation(Activation.TANH).gateActivationFunction(Activation.SIGMOID)
                     .forgetGateBiasInit(1.0).dataFormat(RNNFormat.NCW);
             if (i > 0 && model.dropout() > 0) lstm.dropOut(new Dropout(1.0 - model.dropout()));
-            list.layer(lstm.build());
+            list.layer(fast ? FastLstm.of(lstm.build()) : lstm.build());
             in = model.hiddenSize();
         }
         RnnOutputLayer.Builder outLayer = new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
@@ -60,5 +70,22 @@ public final class NetworkFactory {
         CarriedStateNetwork net = new CarriedStateNetwork(configuration(model, training, vocabSize));
         net.init();
         return net;
+    }
+
+    /**
+     * The same configuration with every LSTM layer as {@link FastLstm} ({@code fast}) or as DL4J's {@code LSTM}:
+     * checkpoints store the stock layer, loading switches to the fast one where it runs.
+     */
+    public static MultiLayerConfiguration withLstm(MultiLayerConfiguration conf, boolean fast) {
+        MultiLayerConfiguration c = conf.clone();
+        for (NeuralNetConfiguration layerConf : c.getConfs()) {
+            if (layerConf.getLayer() instanceof LSTM lstm) {
+                boolean isFast = lstm instanceof FastLstm;
+                if (fast && !isFast) layerConf.setLayer(FastLstm.of(lstm));
+                if (!fast && isFast) layerConf.setLayer(MultiLayerConfiguration.fromJson(FastLstm.portable(c.toJson()))
+                        .getConf(c.getConfs().indexOf(layerConf)).getLayer());
+            }
+        }
+        return c;
     }
 }

@@ -51,6 +51,8 @@ class CheckpointTest {
         assertEquals(STATE, l.state());
         MultiLayerNetwork plain = ModelSerializer.restoreMultiLayerNetwork(p.toFile(), true);
         assertEquals(l.network().params(), plain.params());
+        assertInstanceOf(textgen.model.FastLstmLayer.class, l.network().getLayer(0), "loads onto the fast layer on CPU");
+        assertFalse(plain.getLayer(0) instanceof textgen.model.FastLstmLayer);
         assertNotNull(plain.getUpdater().getStateViewArray());
         assertTrue(plain.getUpdater().getStateViewArray().sumNumber().doubleValue() != 0, "Adam state was saved");
         try (ZipFile z = new ZipFile(p.toFile())) {
@@ -61,6 +63,8 @@ class CheckpointTest {
             assertNotNull(z.getEntry("vocabulary.json"));
             assertNotNull(z.getEntry("config.yaml"));
             assertNotNull(z.getEntry("updaterState.bin"));
+            String conf = new String(z.getInputStream(z.getEntry("configuration.json")).readAllBytes());
+            assertTrue(conf.contains("org.deeplearning4j.nn.conf.layers.LSTM") && !conf.contains("FastLstm"), "stock layer names only");
         }
         assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)).replace("rw-rw-r--", "rw-r--r--"));
     }

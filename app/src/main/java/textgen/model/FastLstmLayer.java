@@ -1,0 +1,233 @@
+package textgen.model;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.recurrent.LSTM;
+import org.deeplearning4j.nn.params.LSTMParamInitializer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.FloatBuffer;
+import java.util.Map;
+
+/**
+ * DL4J's LSTM layer with the time loop moved into {@link LstmKernel}. It keeps the stock layer's state maps, state
+ * keys and parameter views, so everything around it (TBPTT, rnnTimeStep, state get/set, updaters, serialization)
+ * works unchanged. The forward pass of training is kept for backprop instead of being recomputed.
+ */
+public class FastLstmLayer extends LSTM {
+    private LstmKernel kernel;
+    private float[] paramStamp;
+    private boolean cachedForBackprop;
+
+    public FastLstmLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    private int hidden() {
+        return (int) layerConf().getNOut();
+    }
+
+    private int nIn() {
+        return (int) layerConf().getNIn();
+    }
+
+    private void check() {
+        if (maskArray != null) throw new UnsupportedOperationException("FastLstmLayer does not support masks");
+        if (layerConf().getRnnDataFormat() == RNNFormat.NWC) throw new UnsupportedOperationException("FastLstmLayer uses NCW");
+        if (!(layerConf().getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationTanH)
+                || !(layerConf().getGateActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationSigmoid)) {
+            throw new UnsupportedOperationException("FastLstmLayer implements tanh activations with sigmoid gates only");
+        }
+    }
+
+    /** Copies parameters into the kernel when they changed (always while training: every step updates them). */
+    private void loadParams(boolean training) {
+        if (kernel == null) kernel = new LstmKernel(nIn(), hidden());
+        INDArray w = getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY);
+        INDArray rw = getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY);
+        INDArray bias = getParam(LSTMParamInitializer.BIAS_KEY);
+        float[] stamp = stamp(w, rw, bias);
+        if (!training && java.util.Arrays.equals(stamp, paramStamp)) return;
+        // 'f' order [nIn, 4H] is row-major [4H, nIn]: the kernel's layout
+        // absolute puts: a buffer's position is an offset to BLAS
+        kernel.wT.put(0, w.transpose().dup('c').data().asFloat(), 0, 4 * hidden() * nIn());
+        kernel.rwT.put(0, rw.transpose().dup('c').data().asFloat(), 0, 4 * hidden() * hidden());
+        float[] b = bias.dup('c').data().asFloat();
+        System.arraycopy(b, 0, kernel.bias, 0, kernel.bias.length);
+        paramStamp = stamp;
+    }
+
+    /** A few parameter values from each array: any optimizer step changes them, so inference can skip the copy. */
+    private static float[] stamp(INDArray... arrays) {
+        float[] s = new float[arrays.length * 8];
+        int i = 0;
+        for (INDArray a : arrays) {
+            long n = a.length();
+            for (int k = 0; k < 8; k++) s[i++] = a.getFloat((n - 1) * k / 7);
+        }
+        return s;
+    }
+
+    /** Runs the kernel on {@code in} [B, nIn, T] from state (h0, c0) (null = zeros); returns output [B, H, T]. */
+    private INDArray forward(INDArray in, INDArray h0, INDArray c0, boolean training, LayerWorkspaceMgr mgr) {
+        check();
+        loadParams(training);
+        int batch = (int) in.size(0), steps = (int) in.size(2), nIn = nIn(), hid = hidden();
+        FloatBuffer x = kernel.prepare(steps, batch);
+        float[] xin = in.dup('c').data().asFloat(); // [B][nIn][T]
+        for (int bb = 0; bb < batch; bb++) {
+            for (int k = 0; k < nIn; k++) {
+                int src = (bb * nIn + k) * steps;
+                for (int s = 0; s < steps; s++) x.put((s * batch + bb) * nIn + k, xin[src + s]);
+            }
+        }
+        putState(kernel.h0(), h0, batch * hid);
+        putState(kernel.c0(), c0, batch * hid);
+        kernel.forward();
+        cachedForBackprop = training;
+        FloatBuffer out = kernel.outputs();
+        float[] y = new float[batch * hid * steps];
+        for (int s = 0; s < steps; s++) {
+            for (int bb = 0; bb < batch; bb++) {
+                int src = (s * batch + bb) * hid;
+                for (int j = 0; j < hid; j++) y[(bb * hid + j) * steps + s] = out.get(src + j);
+            }
+        }
+        return toWorkspace(y, new long[]{batch, hid, steps}, ArrayType.ACTIVATIONS, mgr);
+    }
+
+    private static void putState(FloatBuffer dst, INDArray state, int n) {
+        if (state == null) {
+            for (int i = 0; i < n; i++) dst.put(i, 0f);
+        } else {
+            float[] v = state.dup('c').data().asFloat();
+            for (int i = 0; i < n; i++) dst.put(i, v[i]);
+        }
+    }
+
+    private static INDArray toWorkspace(float[] data, long[] shape, ArrayType type, LayerWorkspaceMgr mgr) {
+        INDArray detached;
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            detached = Nd4j.create(data, shape, 'c');
+        }
+        return mgr.dup(type, detached);
+    }
+
+    private INDArray stateArray(FloatBuffer src) {
+        int n = kernel.batch() * hidden();
+        float[] v = new float[n];
+        src.get(0, v);
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            return Nd4j.create(v, new long[]{kernel.batch(), hidden()}, 'c');
+        }
+    }
+
+    private void storeLast(Map<String, INDArray> into) {
+        into.put(STATE_KEY_PREV_ACTIVATION, stateArray(kernel.lastH()));
+        into.put(STATE_KEY_PREV_MEMCELL, stateArray(kernel.lastC()));
+    }
+
+    @Override
+    public INDArray activate(INDArray input, boolean training, LayerWorkspaceMgr workspaceMgr) {
+        setInput(input, workspaceMgr);
+        return activate(training, workspaceMgr);
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(false);
+        applyDropOutIfNecessary(training, workspaceMgr);
+        return forward(input, null, null, training, workspaceMgr);
+    }
+
+    @Override
+    public INDArray rnnTimeStep(INDArray input, LayerWorkspaceMgr workspaceMgr) {
+        setInput(input, workspaceMgr);
+        INDArray out = forward(this.input, stateMap.get(STATE_KEY_PREV_ACTIVATION), stateMap.get(STATE_KEY_PREV_MEMCELL), false, workspaceMgr);
+        storeLast(stateMap);
+        return out;
+    }
+
+    @Override
+    public INDArray rnnActivateUsingStoredState(INDArray input, boolean training, boolean storeLastForTBPTT, LayerWorkspaceMgr workspaceMgr) {
+        setInput(input, workspaceMgr);
+        applyDropOutIfNecessary(training, workspaceMgr);
+        INDArray out = forward(this.input, tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), tBpttStateMap.get(STATE_KEY_PREV_MEMCELL), training, workspaceMgr);
+        if (storeLastForTBPTT) storeLast(tBpttStateMap);
+        return out;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        return backprop(epsilon, false, workspaceMgr);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> tbpttBackpropGradient(INDArray epsilon, int tbpttBackwardLength, LayerWorkspaceMgr workspaceMgr) {
+        if (tbpttBackwardLength < input.size(2)) {
+            throw new UnsupportedOperationException("FastLstmLayer backpropagates through the whole segment: set tBPTTBackwardLength = tBPTTForwardLength");
+        }
+        return backprop(epsilon, true, workspaceMgr);
+    }
+
+    private Pair<Gradient, INDArray> backprop(INDArray epsilon, boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        if (!cachedForBackprop || kernel.steps() != input.size(2) || kernel.batch() != input.size(0)) {
+            // No training forward pass to reuse: recompute it from the state the stock layer would use.
+            forward(input, tbptt ? stateMap.get(STATE_KEY_PREV_ACTIVATION) : null, tbptt ? stateMap.get(STATE_KEY_PREV_MEMCELL) : null, true, workspaceMgr);
+            if (tbptt) storeLast(tBpttStateMap);
+        }
+        cachedForBackprop = false;
+        int batch = kernel.batch(), steps = kernel.steps(), hid = hidden(), nIn = nIn();
+        FloatBuffer dH = LstmKernel.alloc((long) steps * batch * hid);
+        float[] eps = epsilon.dup('c').data().asFloat(); // [B][H][T]
+        for (int bb = 0; bb < batch; bb++) {
+            for (int j = 0; j < hid; j++) {
+                int src = (bb * hid + j) * steps;
+                for (int s = 0; s < steps; s++) dH.put((s * batch + bb) * hid + j, eps[src + s]);
+            }
+        }
+        FloatBuffer dWT = LstmKernel.alloc(4L * hid * nIn), dRWT = LstmKernel.alloc(4L * hid * hid);
+        float[] db = new float[4 * hid];
+        FloatBuffer dx = kernel.backward(dH, dWT, dRWT, db);
+
+        Gradient g = new DefaultGradient();
+        assign(LSTMParamInitializer.INPUT_WEIGHT_KEY, dWT, 4 * hid, nIn, g);
+        assign(LSTMParamInitializer.RECURRENT_WEIGHT_KEY, dRWT, 4 * hid, hid, g);
+        INDArray dbView = gradientViews.get(LSTMParamInitializer.BIAS_KEY);
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            dbView.assign(Nd4j.create(db, dbView.shape(), 'c'));
+        }
+        g.gradientForVariable().put(LSTMParamInitializer.BIAS_KEY, dbView);
+
+        float[] e = new float[batch * nIn * steps];
+        for (int s = 0; s < steps; s++) {
+            for (int bb = 0; bb < batch; bb++) {
+                int src = (s * batch + bb) * nIn;
+                for (int k = 0; k < nIn; k++) e[(bb * nIn + k) * steps + s] = dx.get(src + k);
+            }
+        }
+        INDArray epsOut = toWorkspace(e, new long[]{batch, nIn, steps}, ArrayType.ACTIVATION_GRAD, workspaceMgr);
+        weightNoiseParams.clear();
+        return new Pair<>(g, backpropDropOutIfPresent(epsOut));
+    }
+
+    /** Writes a row-major [4H, n] gradient (the transpose of DL4J's [n, 4H]) into the layer's gradient view. */
+    private void assign(String key, FloatBuffer src, int rows, int cols, Gradient g) {
+        INDArray view = gradientViews.get(key);
+        float[] v = new float[rows * cols];
+        src.get(0, v);
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            view.assign(Nd4j.create(v, new long[]{rows, cols}, 'c').transpose());
+        }
+        g.gradientForVariable().put(key, view);
+    }
+}
