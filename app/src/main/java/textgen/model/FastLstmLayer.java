@@ -58,9 +58,9 @@ public class FastLstmLayer extends LSTM {
         if (!training && java.util.Arrays.equals(stamp, paramStamp)) return;
         // 'f' order [nIn, 4H] is row-major [4H, nIn]: the kernel's layout
         // absolute puts: a buffer's position is an offset to BLAS
-        kernel.wT.put(0, w.transpose().dup('c').data().asFloat(), 0, 4 * hidden() * nIn());
-        kernel.rwT.put(0, rw.transpose().dup('c').data().asFloat(), 0, 4 * hidden() * hidden());
-        float[] b = bias.dup('c').data().asFloat();
+        kernel.wT.put(0, NdCopy.read(w.transpose()), 0, 4 * hidden() * nIn());
+        kernel.rwT.put(0, NdCopy.read(rw.transpose()), 0, 4 * hidden() * hidden());
+        float[] b = NdCopy.read(bias);
         System.arraycopy(b, 0, kernel.bias, 0, kernel.bias.length);
         paramStamp = stamp;
     }
@@ -82,57 +82,34 @@ public class FastLstmLayer extends LSTM {
         loadParams(training);
         int batch = (int) in.size(0), steps = (int) in.size(2), nIn = nIn(), hid = hidden();
         FloatBuffer x = kernel.prepare(steps, batch);
-        float[] xin = in.dup('c').data().asFloat(); // [B][nIn][T]
+        float[] xin = NdCopy.read(in); // [B][nIn][T]
+        float[] xt = new float[steps * batch * nIn];
         for (int bb = 0; bb < batch; bb++) {
             for (int k = 0; k < nIn; k++) {
                 int src = (bb * nIn + k) * steps;
-                for (int s = 0; s < steps; s++) x.put((s * batch + bb) * nIn + k, xin[src + s]);
+                for (int s = 0; s < steps; s++) xt[(s * batch + bb) * nIn + k] = xin[src + s];
             }
         }
-        putState(kernel.h0(), h0, batch * hid);
-        putState(kernel.c0(), c0, batch * hid);
+        x.put(0, xt);
+        kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
         kernel.forward();
         cachedForBackprop = training;
-        FloatBuffer out = kernel.outputs();
+        float[] out = new float[steps * batch * hid];
+        kernel.outputs(out);
         float[] y = new float[batch * hid * steps];
         for (int s = 0; s < steps; s++) {
             for (int bb = 0; bb < batch; bb++) {
                 int src = (s * batch + bb) * hid;
-                for (int j = 0; j < hid; j++) y[(bb * hid + j) * steps + s] = out.get(src + j);
+                for (int j = 0; j < hid; j++) y[(bb * hid + j) * steps + s] = out[src + j];
             }
         }
-        return toWorkspace(y, new long[]{batch, hid, steps}, ArrayType.ACTIVATIONS, mgr);
-    }
-
-    private static void putState(FloatBuffer dst, INDArray state, int n) {
-        if (state == null) {
-            for (int i = 0; i < n; i++) dst.put(i, 0f);
-        } else {
-            float[] v = state.dup('c').data().asFloat();
-            for (int i = 0; i < n; i++) dst.put(i, v[i]);
-        }
-    }
-
-    private static INDArray toWorkspace(float[] data, long[] shape, ArrayType type, LayerWorkspaceMgr mgr) {
-        INDArray detached;
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            detached = Nd4j.create(data, shape, 'c');
-        }
-        return mgr.dup(type, detached);
-    }
-
-    private INDArray stateArray(FloatBuffer src) {
-        int n = kernel.batch() * hidden();
-        float[] v = new float[n];
-        src.get(0, v);
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            return Nd4j.create(v, new long[]{kernel.batch(), hidden()}, 'c');
-        }
+        return NdCopy.write(y, new long[]{batch, hid, steps}, ArrayType.ACTIVATIONS, mgr);
     }
 
     private void storeLast(Map<String, INDArray> into) {
-        into.put(STATE_KEY_PREV_ACTIVATION, stateArray(kernel.lastH()));
-        into.put(STATE_KEY_PREV_MEMCELL, stateArray(kernel.lastC()));
+        long[] shape = {kernel.batch(), hidden()};
+        into.put(STATE_KEY_PREV_ACTIVATION, NdCopy.detached(kernel.lastH(), shape));
+        into.put(STATE_KEY_PREV_MEMCELL, NdCopy.detached(kernel.lastC(), shape));
     }
 
     @Override
@@ -187,12 +164,12 @@ public class FastLstmLayer extends LSTM {
         }
         cachedForBackprop = false;
         int batch = kernel.batch(), steps = kernel.steps(), hid = hidden(), nIn = nIn();
-        FloatBuffer dH = LstmKernel.alloc((long) steps * batch * hid);
-        float[] eps = epsilon.dup('c').data().asFloat(); // [B][H][T]
+        float[] dH = new float[steps * batch * hid];
+        float[] eps = NdCopy.read(epsilon); // [B][H][T]
         for (int bb = 0; bb < batch; bb++) {
             for (int j = 0; j < hid; j++) {
                 int src = (bb * hid + j) * steps;
-                for (int s = 0; s < steps; s++) dH.put((s * batch + bb) * hid + j, eps[src + s]);
+                for (int s = 0; s < steps; s++) dH[(s * batch + bb) * hid + j] = eps[src + s];
             }
         }
         FloatBuffer dWT = LstmKernel.alloc(4L * hid * nIn), dRWT = LstmKernel.alloc(4L * hid * hid);
@@ -203,19 +180,19 @@ public class FastLstmLayer extends LSTM {
         assign(LSTMParamInitializer.INPUT_WEIGHT_KEY, dWT, 4 * hid, nIn, g);
         assign(LSTMParamInitializer.RECURRENT_WEIGHT_KEY, dRWT, 4 * hid, hid, g);
         INDArray dbView = gradientViews.get(LSTMParamInitializer.BIAS_KEY);
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            dbView.assign(Nd4j.create(db, dbView.shape(), 'c'));
-        }
+        dbView.assign(NdCopy.detached(db, dbView.shape()));
         g.gradientForVariable().put(LSTMParamInitializer.BIAS_KEY, dbView);
 
+        float[] dxa = new float[steps * batch * nIn];
+        dx.get(0, dxa);
         float[] e = new float[batch * nIn * steps];
         for (int s = 0; s < steps; s++) {
             for (int bb = 0; bb < batch; bb++) {
                 int src = (s * batch + bb) * nIn;
-                for (int k = 0; k < nIn; k++) e[(bb * nIn + k) * steps + s] = dx.get(src + k);
+                for (int k = 0; k < nIn; k++) e[(bb * nIn + k) * steps + s] = dxa[src + k];
             }
         }
-        INDArray epsOut = toWorkspace(e, new long[]{batch, nIn, steps}, ArrayType.ACTIVATION_GRAD, workspaceMgr);
+        INDArray epsOut = NdCopy.write(e, new long[]{batch, nIn, steps}, ArrayType.ACTIVATION_GRAD, workspaceMgr);
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(epsOut));
     }
@@ -225,9 +202,7 @@ public class FastLstmLayer extends LSTM {
         INDArray view = gradientViews.get(key);
         float[] v = new float[rows * cols];
         src.get(0, v);
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            view.assign(Nd4j.create(v, new long[]{rows, cols}, 'c').transpose());
-        }
+        view.assign(NdCopy.detached(v, new long[]{rows, cols}).transpose());
         g.gradientForVariable().put(key, view);
     }
 }

@@ -33,7 +33,8 @@ public final class NetworkFactory {
 
     /** The fast layer runs its arithmetic on the host, so it is used on the CPU backend only. */
     public static boolean useFastLstm() {
-        return "cpu".equals(Backend.configuredBackend());
+        // -Dtextgen.lstm=dl4j selects DL4J's own layer, for benchmarks and comparisons
+        return "cpu".equals(Backend.configuredBackend()) && !"dl4j".equals(System.getProperty("textgen.lstm"));
     }
 
     public static MultiLayerConfiguration configuration(ModelConfig model, TrainingConfig training, int vocabSize, boolean fast) {
