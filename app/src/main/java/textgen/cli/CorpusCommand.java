@@ -21,8 +21,8 @@ final class CorpusCommand {
 
     @Command(name = "addition", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
             description = {"Write an addition corpus (Keras's addition_rnn task as language modelling): one problem per line, 'a+b=c'.",
-                    "In the reversed format the answer is written least-significant digit first (123+456=975), so each answer digit",
-                    "depends only on what came before; the held-out file has 'prompt<TAB>answer' lines that never occur in the corpus,",
+                    "In the reversed format every number is written least-significant digit first (123+45=168 is 321+54=861), so",
+                    "a model can add as it reads; the held-out file has 'prompt<TAB>answer' lines that never occur in the corpus,",
                     "ready for: textgen sample --prompts FILE2 --greedy --stop '\\n' --json"})
     static final class Addition implements Callable<Integer> {
         @Spec
@@ -37,7 +37,7 @@ final class CorpusCommand {
         @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Random seed.")
         long seed;
 
-        @Option(names = "--format", paramLabel = "F", defaultValue = "reversed", description = "Answer order: ${COMPLETION-CANDIDATES}.")
+        @Option(names = "--format", paramLabel = "F", defaultValue = "reversed", description = "reversed (numbers least-significant digit first) or plain.")
         String format;
 
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "Training corpus to write.")
@@ -62,8 +62,9 @@ final class CorpusCommand {
                 default -> throw new ParameterException(spec.commandLine(), "--format must be one of reversed, plain; got " + format);
             };
             AdditionTask task = new AdditionTask(maxDigits, f);
-            if (holdout > task.distinctProblems() / 2) {
-                fail("--holdout " + holdout + " is more than half of the " + task.distinctProblems() + " distinct " + maxDigits + "-digit problems");
+            if (holdout > task.heldOutPool() / 2) {
+                fail("--holdout " + holdout + " is more than half of the " + task.heldOutPool() + " problems that can be held out"
+                        + " (operands of 2 to " + maxDigits + " digits)");
             }
             AdditionTask.Split split = task.generate(count, holdout, seed);
             write(out, split.train().stream().map(p -> p.line() + "\n").toList());

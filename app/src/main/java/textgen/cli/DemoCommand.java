@@ -12,7 +12,7 @@ import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
-import textgen.corpus.AdditionTask;
+import textgen.corpus.NumberWordsTask;
 import textgen.corpus.Corpus;
 import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
@@ -28,12 +28,13 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /**
- * The quick start: needs no corpus. Generates two-digit addition problems, trains a small LSTM on them as plain text,
- * then asks it held-out problems it has never seen and shows its answers.
+ * The quick start: needs no corpus. Generates numbers in English words with their digits, trains a small LSTM on them
+ * as plain text, then asks it for the digits of numbers it has never seen.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
-        description = {"Learn addition from text in a few minutes, no corpus needed: generates 'a+b=c' lines (answers written",
-                "least-significant digit first), trains an LSTM on them, then answers held-out problems it never saw."})
+        description = {"Learn to read numbers written in words, from text, in a few minutes, no corpus needed: generates lines",
+                "like 'four thousand seven hundred twenty-one = 4721', trains an LSTM on them as plain text, then asks it",
+                "for the digits of numbers it never saw."})
 final class DemoCommand implements Callable<Integer> {
     @ParentCommand
     TextgenCommand root;
@@ -41,7 +42,7 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--minutes", paramLabel = "M", defaultValue = "3", description = "Training time.")
+    @Option(names = "--minutes", paramLabel = "M", defaultValue = "4", description = "Training time.")
     double minutes;
 
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Where the corpus and checkpoints go (default: runs/demo-<time>).")
@@ -53,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "End with one JSON line: exact_match, held_out, best_val_loss, seconds, run_dir.")
     boolean json;
 
-    static final int DIGITS = 2, PROBLEMS = 40_000, HELD_OUT = 300;
+    static final int PROBLEMS = 40_000, HELD_OUT = 300;
 
     @Override
     public Integer call() {
@@ -62,10 +63,10 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Path dirPath = runDir != null ? runDir
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        AdditionTask task = new AdditionTask(DIGITS, AdditionTask.Format.REVERSED);
-        AdditionTask.Split split = task.generate(PROBLEMS, HELD_OUT, 1);
+        List<List<NumberWordsTask.Problem>> split = NumberWordsTask.generate(PROBLEMS, HELD_OUT, 1);
+        List<NumberWordsTask.Problem> train = split.get(0), heldOut = split.get(1);
         StringBuilder text = new StringBuilder();
-        split.train().forEach(p -> text.append(p.line()).append('\n'));
+        train.forEach(p -> text.append(p.line()).append('\n'));
 
         RunConfig cfg = ConfigLoader.load(null, List.of("model.layers=2", "model.hiddenSize=128", "training.batchSize=64",
                 "training.tbpttLength=40", "training.learningRate=0.004", "training.lrDecay=0.85", "training.lrDecayAfter=2",
@@ -76,12 +77,12 @@ final class DemoCommand implements Callable<Integer> {
         RunDirectory dir = RunDirectory.create(dirPath);
         dir.writeText("train.txt", text.toString());
         StringBuilder held = new StringBuilder();
-        split.holdout().forEach(p -> held.append(p.prompt()).append('\t').append(p.answer()).append('\n'));
+        heldOut.forEach(p -> held.append(p.prompt()).append('\t').append(p.answer()).append('\n'));
         dir.writeText("holdout.tsv", held.toString());
         dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
-        out.printf(Locale.ROOT, "textgen demo: %,d two-digit addition problems as text, e.g. %s (the answer %d is written backwards)%n",
-                PROBLEMS, split.train().get(0).line(), split.train().get(0).a() + split.train().get(0).b());
-        out.printf(Locale.ROOT, "training a 2 x LSTM(128) for up to %s minutes, then asking it %d problems it has never seen%n", minutes, HELD_OUT);
+        out.printf(Locale.ROOT, "textgen demo: %,d lines of numbers in words and digits, e.g. \"%s\"%n", PROBLEMS, train.get(0).line());
+        out.printf(Locale.ROOT, "training a 2 x LSTM(128) for up to %s minutes, then asking it for the digits of %d numbers it never saw%n",
+                minutes, HELD_OUT);
         out.flush();
         root.stop.arm();
         Trainer.Result r;
@@ -94,24 +95,23 @@ final class DemoCommand implements Callable<Integer> {
         Sampler sampler = new Sampler(best.network(), best.vocabulary(), new SamplingOptions(1, 0, 1, true));
         int correct = 0;
         out.println();
-        for (int i = 0; i < split.holdout().size(); i++) {
-            AdditionTask.Problem p = split.holdout().get(i);
-            String answer = sampler.generate(best.vocabulary().encode(p.prompt(), false, "prompt"), 6, "\n", new SplittableRandom(i), s -> {
+        for (int i = 0; i < heldOut.size(); i++) {
+            NumberWordsTask.Problem p = heldOut.get(i);
+            String answer = sampler.generate(best.vocabulary().encode(p.prompt(), false, "prompt"), 8, "\n", new SplittableRandom(i), s -> {
             });
             boolean ok = answer.equals(p.answer());
             if (ok) correct++;
             if (i < show) {
-                out.printf(Locale.ROOT, "  %2d + %2d = %-4s %s%n", p.a(), p.b(), new StringBuilder(answer).reverse(),
-                        ok ? "right" : "wrong (" + (p.a() + p.b()) + ")");
+                out.printf(Locale.ROOT, "  %45s = %-5s %s%n", NumberWordsTask.words(p.number()), answer, ok ? "right" : "wrong (" + p.number() + ")");
             }
         }
-        double exact = correct / (double) split.holdout().size();
-        out.printf(Locale.ROOT, "%nheld-out problems answered exactly: %d of %d (%.1f%%) after %.1f minutes of training; run directory %s%n",
-                correct, split.holdout().size(), 100 * exact, r.seconds() / 60, dir.path());
+        double exact = correct / (double) heldOut.size();
+        out.printf(Locale.ROOT, "%nnumbers it never saw, read exactly right: %d of %d (%.1f%%) after %.1f minutes of training; run directory %s%n",
+                correct, heldOut.size(), 100 * exact, r.seconds() / 60, dir.path());
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("exact_match", exact);
-            o.put("held_out", split.holdout().size());
+            o.put("held_out", heldOut.size());
             o.put("best_val_loss", r.bestValLoss());
             o.put("iterations", r.iterations());
             o.put("seconds", r.seconds());

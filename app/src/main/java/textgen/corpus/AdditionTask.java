@@ -9,9 +9,11 @@ import java.util.SplittableRandom;
 /**
  * The addition task of Keras's addition_rnn example as a language-modelling corpus: one problem per line,
  * {@code a+b=c}. Operands have a uniformly random number of digits from 1 to {@code maxDigits}. In the
- * {@code REVERSED} format (the default) the answer is written least-significant digit first, so every answer digit
- * depends only on digits already seen and the carry (Keras reverses the question for the same reason);
- * {@code PLAIN} writes it as usual. Held-out problems are drawn first and never occur in the training lines.
+ * {@code REVERSED} format (the default) every number is written least-significant digit first (123+45=168 becomes
+ * 321+54=861): digit i of b arrives right after digit i of a was read, and each answer digit depends only on digits
+ * already seen and the carry, so a left-to-right model can add as it reads (Keras reverses its question for a
+ * similar reason). {@code PLAIN} writes numbers as usual. Held-out problems are drawn first and never occur in the
+ * training lines.
  */
 public final class AdditionTask {
     public enum Format { REVERSED, PLAIN }
@@ -32,17 +34,20 @@ public final class AdditionTask {
         this.format = format;
     }
 
-    /** Number of distinct (a, b) problems. */
-    public long distinctProblems() {
-        long n = 1;
-        for (int i = 0; i < maxDigits; i++) n *= 10;
-        return n * n;
+    /** Number of distinct problems that may be held out. */
+    public long heldOutPool() {
+        long n = pow10(maxDigits);
+        return maxDigits >= 2 ? (n - 10) * (n - 10) : n * n;
     }
 
     public Problem problem(long a, long b) {
-        String sum = Long.toString(a + b);
-        String answer = format == Format.REVERSED ? new StringBuilder(sum).reverse().toString() : sum;
-        return new Problem(a, b, a + "+" + b + "=", answer);
+        return new Problem(a, b, write(a) + "+" + write(b) + "=", write(a + b));
+    }
+
+    /** A number as the format writes it. */
+    public String write(long n) {
+        String s = Long.toString(n);
+        return format == Format.REVERSED ? new StringBuilder(s).reverse().toString() : s;
     }
 
     private long operand(SplittableRandom rng) {
@@ -61,13 +66,20 @@ public final class AdditionTask {
     public record Split(List<Problem> train, List<Problem> holdout) {
     }
 
+    /**
+     * Training and held-out problems, disjoint. Held-out problems are drawn first from the training distribution,
+     * restricted (when maxDigits >= 2) to problems whose operands both have at least two digits: there are only 100
+     * single-digit pairs, and holding some out would remove them from training altogether.
+     */
     public Split generate(int count, int holdout, long seed) {
+        if (holdout > heldOutPool() / 2) throw new IllegalArgumentException("at most " + heldOutPool() / 2 + " held-out problems");
         SplittableRandom rng = new SplittableRandom(seed);
         Set<Long> held = new HashSet<>();
         List<Problem> holdoutProblems = new ArrayList<>(holdout);
         while (holdoutProblems.size() < holdout) {
             long a = operand(rng);
             long b = operand(rng);
+            if (maxDigits >= 2 && (a < 10 || b < 10)) continue;
             if (held.add(key(a, b))) holdoutProblems.add(problem(a, b));
         }
         List<Problem> train = new ArrayList<>(count);

@@ -25,19 +25,27 @@ public final class Sampler {
     }
 
     /**
-     * Generates up to {@code length} tokens after {@code prime} (ids; empty = start after a newline if the vocabulary
-     * has one, else after a random token). Stops early, without emitting it, when the text ends with {@code stop}.
-     * Text is passed to {@code out} as soon as it cannot be part of the stop string.
+     * Generates up to {@code length} tokens after {@code prime}. Generation starts as at the beginning of a line: when
+     * the vocabulary has a newline the network first reads one (not emitted), as every line after the first was
+     * preceded by one in training; without a newline an empty prime starts after a random token. Stops early,
+     * without emitting it, when the text ends with {@code stop}. Text is passed to {@code out} as soon as it cannot be
+     * part of the stop string.
      *
      * @return the generated text (without the prime and the stop string)
      */
     public String generate(int[] prime, int length, String stop, SplittableRandom rng, Consumer<String> out) {
         net.rnnClearPreviousState();
         try {
-            int[] start = prime;
-            if (start.length == 0) {
-                int nl = vocab.id('\n');
-                start = new int[]{nl >= 0 ? nl : rng.nextInt(vocab.size())};
+            int nl = vocab.id('\n');
+            int[] start;
+            if (nl >= 0 && (prime.length == 0 || prime[0] != nl)) {
+                start = new int[prime.length + 1];
+                start[0] = nl;
+                System.arraycopy(prime, 0, start, 1, prime.length);
+            } else if (prime.length == 0) {
+                start = new int[]{rng.nextInt(vocab.size())};
+            } else {
+                start = prime;
             }
             INDArray y = net.rnnTimeStep(BatchSource.oneHotInput(start, 0, start.length, vocab.size()));
             double[] probs = lastStep(y);

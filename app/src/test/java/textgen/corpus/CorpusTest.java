@@ -96,13 +96,29 @@ class CorpusTest {
     }
 
     @Test
+    void numberWordsAndTheirHoldout() {
+        assertEquals("four thousand seven hundred twenty-one", NumberWordsTask.words(4721));
+        assertEquals("one thousand", NumberWordsTask.words(1000));
+        assertEquals("three hundred five", NumberWordsTask.words(305));
+        assertEquals("zero", NumberWordsTask.words(0));
+        var split = NumberWordsTask.generate(5000, 200, 1);
+        var train = new java.util.HashSet<Integer>();
+        split.get(0).forEach(p -> train.add(p.number()));
+        split.get(1).forEach(p -> assertTrue(p.number() >= 100 && !train.contains(p.number()), p.line()));
+        assertTrue(train.containsAll(java.util.List.of(0, 7, 22)), "small numbers are all in training");
+    }
+
+    @Test
     void additionHoldoutNeverInTraining() {
         AdditionTask t = new AdditionTask(2, AdditionTask.Format.REVERSED);
         AdditionTask.Split s = t.generate(3000, 200, 7);
         var train = new java.util.HashSet<String>();
         s.train().forEach(p -> train.add(p.prompt()));
         s.holdout().forEach(p -> assertFalse(train.contains(p.prompt()), p.prompt()));
-        assertEquals("57+68=521", t.problem(57, 68).line(), "answer least-significant digit first");
+        s.holdout().forEach(p -> assertTrue(p.a() >= 10 && p.b() >= 10, "small problems stay in training: " + p.line()));
+        assertTrue(s.train().stream().anyMatch(p -> p.a() < 10 && p.b() < 10));
+        assertEquals("75+86=521", t.problem(57, 68).line(), "every number least-significant digit first");
+        assertEquals("3+01=31", t.problem(3, 10).line());
         assertEquals("57+68=125", new AdditionTask(2, AdditionTask.Format.PLAIN).problem(57, 68).line());
     }
 }

@@ -24,26 +24,31 @@ class QualityTest {
     Path dir;
 
     /**
-     * configs/shakespeare.yaml, shortened: 150 iterations of a 2 x 128 model. Uniform guessing scores ln 65 = 4.17
+     * configs/shakespeare.yaml, shortened: 600 iterations (about 1 million characters) of a 2 x 128 model. Uniform guessing scores ln 65 = 4.17
      * nats/char, the best unigram model 3.35 and the best bigram model 2.48 on this validation split.
      */
     @Test
     void shakespeareLearnsBeyondCharacterPairs() throws Exception {
         assumeTrue(Files.exists(SHAKESPEARE), "needs ../shared/corpora/tinyshakespeare.txt beside the checkout");
         TestCli.Result r = TestCli.run("train", "--config", "../configs/shakespeare.yaml", "--run-dir", dir.resolve("run").toString(),
-                "--max-iterations", "150", "--set", "model.hiddenSize=128", "--set", "training.tbpttLength=50",
-                "--set", "training.learningRate=0.004", "--set", "training.evalEvery=150", "--set", "training.sampleLength=0", "--json");
+                "--max-iterations", "600", "--set", "model.hiddenSize=128", "--set", "training.tbpttLength=50",
+                "--set", "training.evalEvery=600", "--set", "training.sampleLength=0", "--json");
         assertEquals(0, r.code(), r.err());
         double val = JSON.readTree(r.lastLine()).get("best_val_loss").asDouble();
-        assertTrue(val < 2.35, "validation loss " + val + " nats/char must beat the bigram model's 2.48");
+        assertTrue(val < 2.4, "validation loss " + val + " nats/char must beat the bigram model's 2.48");
     }
 
-    /** The quick-start demo: two-digit addition learned from text, judged on problems it never saw. */
+    /**
+     * The quick-start demo, shortened: numbers in words and digits. Uniform guessing scores about 3.3 nats/char; a model
+     * that learned the words but not their digits about 0.45 (the number is free, about 9 nats a line, and so are its
+     * roughly 4 digits, over about 40 characters); guessing a held-out number's digits exactly is about 1 in 10,000.
+     */
     @Test
-    void demoLearnsTwoDigitAddition() throws Exception {
-        TestCli.Result r = TestCli.run("demo", "--minutes", "1.5", "--show", "0", "--run-dir", dir.resolve("demo").toString(), "--json");
+    void demoLearnsToReadNumbers() throws Exception {
+        TestCli.Result r = TestCli.run("demo", "--minutes", "2", "--show", "0", "--run-dir", dir.resolve("demo").toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = JSON.readTree(r.lastLine());
-        assertTrue(j.get("exact_match").asDouble() >= 0.5, "exact match on held-out problems: " + j);
+        assertTrue(j.get("best_val_loss").asDouble() < 0.42, "validation loss: " + j);
+        assertTrue(j.get("exact_match").asDouble() >= 0.02, "held-out numbers read exactly: " + j);
     }
 }
