@@ -84,13 +84,7 @@ final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "training a 2 x LSTM(128) for up to %s minutes, then asking it for the digits of %d numbers it never saw%n",
                 minutes, HELD_OUT);
         out.flush();
-        root.stop.arm();
-        Trainer.Result r;
-        try {
-            r = trainer.run(dir);
-        } finally {
-            root.stop.disarm();
-        }
+        Trainer.Result r = root.stop.armedDuring(() -> trainer.run(dir));
         Checkpoint.Loaded best = Checkpoint.read(dir.best(), false);
         Sampler sampler = new Sampler(best.network(), best.vocabulary(), new SamplingOptions(1, 0, 1, true));
         int correct = 0;

@@ -34,12 +34,14 @@ public final class StopSignal {
         }
     }
 
-    public void arm() {
+    /** Runs {@code work} (a training run) with the first signal turned into a stop request. */
+    public <T> T armedDuring(java.util.function.Supplier<T> work) {
         armed.set(true);
-    }
-
-    public void disarm() {
-        armed.set(false);
+        try {
+            return work.get();
+        } finally {
+            armed.set(false);
+        }
     }
 
     public boolean requested() {

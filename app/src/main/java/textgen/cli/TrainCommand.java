@@ -71,13 +71,7 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(cfg, data, listeners, root.stop::requested);
         RunDirectory dir = RunDirectory.create(runDir != null ? runDir : defaultRunDir());
         dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
-        root.stop.arm();
-        Trainer.Result r;
-        try {
-            r = trainer.run(dir);
-        } finally {
-            root.stop.disarm();
-        }
+        Trainer.Result r = root.stop.armedDuring(() -> trainer.run(dir));
         out.printf(java.util.Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/char, %,.0f chars/s, %s; best checkpoint %s%n",
                 r.iterations(), r.epochs(), r.bestValLoss(), r.charsPerSecond(), ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
         if (json) {
