@@ -80,28 +80,37 @@ public class FastLstmLayer extends LSTM {
         loadParams(training);
         int batch = (int) in.size(0), steps = (int) in.size(2), nIn = nIn(), hid = hidden();
         FloatBuffer x = kernel.prepare(steps, batch);
-        float[] xin = NdCopy.read(in); // [B][nIn][T]
-        float[] xt = new float[steps * batch * nIn];
-        for (int bb = 0; bb < batch; bb++) {
-            for (int k = 0; k < nIn; k++) {
-                int src = (bb * nIn + k) * steps;
-                for (int s = 0; s < steps; s++) xt[(s * batch + bb) * nIn + k] = xin[src + s];
-            }
-        }
-        x.put(0, xt);
+        x.put(0, toTimeMajor(NdCopy.read(in), batch, nIn, steps));
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
         kernel.forward();
         cachedForBackprop = training;
         float[] out = new float[steps * batch * hid];
         kernel.outputs(out);
-        float[] y = new float[batch * hid * steps];
-        for (int s = 0; s < steps; s++) {
-            for (int bb = 0; bb < batch; bb++) {
-                int src = (s * batch + bb) * hid;
-                for (int j = 0; j < hid; j++) y[(bb * hid + j) * steps + s] = out[src + j];
+        return NdCopy.write(fromTimeMajor(out, batch, hid, steps), new long[]{batch, hid, steps}, ArrayType.ACTIVATIONS, mgr);
+    }
+
+    /** [B][F][T] (DL4J's NCW, row-major) to time-major rows [T*B][F]. */
+    static float[] toTimeMajor(float[] ncw, int batch, int features, int steps) {
+        float[] tm = new float[ncw.length];
+        for (int bb = 0; bb < batch; bb++) {
+            for (int k = 0; k < features; k++) {
+                int src = (bb * features + k) * steps;
+                for (int s = 0; s < steps; s++) tm[(s * batch + bb) * features + k] = ncw[src + s];
             }
         }
-        return NdCopy.write(y, new long[]{batch, hid, steps}, ArrayType.ACTIVATIONS, mgr);
+        return tm;
+    }
+
+    /** Time-major rows [T*B][F] to [B][F][T]. */
+    static float[] fromTimeMajor(float[] tm, int batch, int features, int steps) {
+        float[] ncw = new float[tm.length];
+        for (int s = 0; s < steps; s++) {
+            for (int bb = 0; bb < batch; bb++) {
+                int src = (s * batch + bb) * features;
+                for (int k = 0; k < features; k++) ncw[(bb * features + k) * steps + s] = tm[src + k];
+            }
+        }
+        return ncw;
     }
 
     private void storeLast(Map<String, INDArray> into) {
@@ -162,35 +171,19 @@ public class FastLstmLayer extends LSTM {
         }
         cachedForBackprop = false;
         int batch = kernel.batch(), steps = kernel.steps(), hid = hidden(), nIn = nIn();
-        float[] dH = new float[steps * batch * hid];
-        float[] eps = NdCopy.read(epsilon); // [B][H][T]
-        for (int bb = 0; bb < batch; bb++) {
-            for (int j = 0; j < hid; j++) {
-                int src = (bb * hid + j) * steps;
-                for (int s = 0; s < steps; s++) dH[(s * batch + bb) * hid + j] = eps[src + s];
-            }
-        }
-        FloatBuffer dWT = LstmKernel.alloc(4L * hid * nIn), dRWT = LstmKernel.alloc(4L * hid * hid);
-        float[] db = new float[4 * hid];
-        FloatBuffer dx = kernel.backward(dH, dWT, dRWT, db);
+        FloatBuffer dx = kernel.backward(toTimeMajor(NdCopy.read(epsilon), batch, hid, steps));
 
         Gradient g = new DefaultGradient();
-        assign(LSTMParamInitializer.INPUT_WEIGHT_KEY, dWT, 4 * hid, nIn, g);
-        assign(LSTMParamInitializer.RECURRENT_WEIGHT_KEY, dRWT, 4 * hid, hid, g);
+        assign(LSTMParamInitializer.INPUT_WEIGHT_KEY, kernel.dWT, 4 * hid, nIn, g);
+        assign(LSTMParamInitializer.RECURRENT_WEIGHT_KEY, kernel.dRWT, 4 * hid, hid, g);
         INDArray dbView = gradientViews.get(LSTMParamInitializer.BIAS_KEY);
-        dbView.assign(NdCopy.detached(db, dbView.shape()));
+        dbView.assign(NdCopy.detached(kernel.db, dbView.shape()));
         g.gradientForVariable().put(LSTMParamInitializer.BIAS_KEY, dbView);
 
         float[] dxa = new float[steps * batch * nIn];
         dx.get(0, dxa);
-        float[] e = new float[batch * nIn * steps];
-        for (int s = 0; s < steps; s++) {
-            for (int bb = 0; bb < batch; bb++) {
-                int src = (s * batch + bb) * nIn;
-                for (int k = 0; k < nIn; k++) e[(bb * nIn + k) * steps + s] = dxa[src + k];
-            }
-        }
-        INDArray epsOut = NdCopy.write(e, new long[]{batch, nIn, steps}, ArrayType.ACTIVATION_GRAD, workspaceMgr);
+        INDArray epsOut = NdCopy.write(fromTimeMajor(dxa, batch, nIn, steps), new long[]{batch, nIn, steps},
+                ArrayType.ACTIVATION_GRAD, workspaceMgr);
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(epsOut));
     }

@@ -29,6 +29,10 @@ final class LstmKernel {
     final FloatBuffer wT;
     final FloatBuffer rwT;
     final float[] bias;
+    // Their gradients, written by backward (same layouts).
+    final FloatBuffer dWT;
+    final FloatBuffer dRWT;
+    final float[] db;
 
     // Caches for the last forward pass (capacity grows as needed). Direct buffers are GEMM operands; the gate
     // arithmetic runs on heap arrays (bulk-copied per step), where the JIT compiles tight loops.
@@ -48,6 +52,9 @@ final class LstmKernel {
         this.wT = alloc((long) g4 * nIn);
         this.rwT = alloc((long) g4 * hidden);
         this.bias = new float[g4];
+        this.dWT = alloc((long) g4 * nIn);
+        this.dRWT = alloc((long) g4 * hidden);
+        this.db = new float[g4];
     }
 
     static FloatBuffer alloc(long n) {
@@ -167,9 +174,9 @@ final class LstmKernel {
     /**
      * Backpropagation through the whole cached sequence. {@code dH} is dL/dh_t for t = 1..T ([T*B, H], time-major);
      * the gradient at the initial state is not propagated further (truncated BPTT). Writes dW^T [4H, nIn], dRW^T
-     * [4H, H] and db [4H] into the given buffers and returns dL/dx [T*B, nIn].
+     * [4H, H] and db [4H] into {@link #dWT}, {@link #dRWT}, {@link #db} and returns dL/dx [T*B, nIn].
      */
-    FloatBuffer backward(float[] dH, FloatBuffer dWT, FloatBuffer dRWT, float[] db) {
+    FloatBuffer backward(float[] dH) {
         int rows = t * b;
         final int hid = h, gates = g4;
         dhNext = ensure(dhNext, (long) b * hid);

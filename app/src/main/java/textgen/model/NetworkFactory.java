@@ -78,14 +78,10 @@ public final class NetworkFactory {
      * checkpoints store the stock layer, loading switches to the fast one where it runs.
      */
     public static MultiLayerConfiguration withLstm(MultiLayerConfiguration conf, boolean fast) {
+        if (!fast) return MultiLayerConfiguration.fromJson(FastLstm.portable(conf.toJson()));
         MultiLayerConfiguration c = conf.clone();
         for (NeuralNetConfiguration layerConf : c.getConfs()) {
-            if (layerConf.getLayer() instanceof LSTM lstm) {
-                boolean isFast = lstm instanceof FastLstm;
-                if (fast && !isFast) layerConf.setLayer(FastLstm.of(lstm));
-                if (!fast && isFast) layerConf.setLayer(MultiLayerConfiguration.fromJson(FastLstm.portable(c.toJson()))
-                        .getConf(c.getConfs().indexOf(layerConf)).getLayer());
-            }
+            if (layerConf.getLayer() instanceof LSTM lstm && !(lstm instanceof FastLstm)) layerConf.setLayer(FastLstm.of(lstm));
         }
         return c;
     }
