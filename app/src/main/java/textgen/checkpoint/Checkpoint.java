@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import textgen.TextgenException;
 import textgen.Version;
 import textgen.config.ConfigLoader;
@@ -27,6 +28,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Enumeration;
+import java.util.Map;
 import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -46,12 +48,26 @@ public final class Checkpoint {
     static final String VOCABULARY = "vocabulary.json";
     static final String CONFIG = "config.yaml";
     static final String META = "textgen.json";
+    static final String CARRIED = "carriedState.bin";
     private static final Set<String> DL4J_ENTRIES = Set.of("configuration.json", "coefficients.bin", "updaterState.bin");
     private static final Set<String> REQUIRED = Set.of("configuration.json", "coefficients.bin", VOCABULARY, CONFIG, META);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** What a checkpoint holds, restored. */
-    public record Loaded(MultiLayerNetwork network, Vocabulary vocabulary, RunConfig config, TrainingState state, Path path) {
+    /** What a checkpoint holds, restored. {@code carried} is the hidden state consecutive training carries (may be empty). */
+    public record Loaded(MultiLayerNetwork network, Vocabulary vocabulary, RunConfig config, TrainingState state,
+                         Map<Integer, Map<String, INDArray>> carried, JsonNode meta, Path path) {
+    }
+
+    /** Where the training text came from, recorded in every checkpoint. */
+    public record Provenance(String corpusSha256, long corpusCodePoints) {
+        public static Provenance of(textgen.corpus.Corpus c) {
+            return new Provenance(c.sha256(), c.codePoints());
+        }
+    }
+
+    /** Opens the temporary file a checkpoint is written to (tests substitute one that fails like a full disk). */
+    interface Opener {
+        OutputStream open(Path tmp) throws IOException;
     }
 
     private Checkpoint() {
@@ -62,13 +78,18 @@ public final class Checkpoint {
      * On any failure the temporary file is removed and the previous file at {@code target} is untouched.
      */
     public static void write(Path target, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
-                             String corpusSha256) {
+                             Provenance provenance, Map<Integer, Map<String, INDArray>> carried) {
+        write(target, net, vocab, config, state, provenance, carried, tmp -> new FileOutputStream(tmp.toFile()));
+    }
+
+    static void write(Path target, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
+                      Provenance provenance, Map<Integer, Map<String, INDArray>> carried, Opener opener) {
         Path tmp = null;
         try {
             tmp = RunDirectory.temporarySibling(target);
-            try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
-                writeTo(fos, net, vocab, config, state, corpusSha256);
-                fos.getFD().sync();
+            try (OutputStream os = opener.open(tmp)) {
+                writeTo(os, net, vocab, config, state, provenance, carried);
+                if (os instanceof FileOutputStream fos) fos.getFD().sync();
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -89,7 +110,7 @@ public final class Checkpoint {
     }
 
     static void writeTo(OutputStream os, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
-                        String corpusSha256) throws IOException {
+                        Provenance provenance, Map<Integer, Map<String, INDArray>> carried) throws IOException {
         ByteArrayOutputStream dl4j = new ByteArrayOutputStream();
         ModelSerializer.writeModel(net, dl4j, true);
         ZipOutputStream zip = new ZipOutputStream(os);
@@ -120,9 +141,14 @@ public final class Checkpoint {
         meta.put("dl4jVersion", Backend.DL4J_VERSION);
         meta.put("backend", Backend.configuredBackend());
         meta.put("created", Instant.now().toString());
-        meta.put("corpusSha256", corpusSha256);
+        meta.put("corpusSha256", provenance.corpusSha256());
+        meta.put("corpusCodePoints", provenance.corpusCodePoints());
+        meta.put("corpusPath", config.corpus().path());
+        meta.put("seed", config.training().seed());
+        meta.put("javaVersion", System.getProperty("java.version"));
         meta.set("state", JSON.valueToTree(state));
         putEntry(zip, META, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
+        if (carried != null && !carried.isEmpty()) putEntry(zip, CARRIED, CarriedState.encode(carried));
         zip.finish();
         zip.flush();
     }
@@ -176,6 +202,7 @@ public final class Checkpoint {
             Vocabulary vocab = readVocabulary(readJson(zip, VOCABULARY, name), name);
             RunConfig config = ConfigLoader.fromStoredYaml(readText(zip, CONFIG), name + " " + CONFIG);
             TrainingState state = JSON.treeToValue(meta.path("state"), TrainingState.class);
+            if (state == null) throw TextgenException.usage(name + ": " + META + " has no training state");
             MultiLayerNetwork net;
             try {
                 net = CarriedStateNetwork.from(ModelSerializer.restoreMultiLayerNetwork(path.toFile(), withUpdater));
@@ -188,7 +215,9 @@ public final class Checkpoint {
                 throw TextgenException.usage(name + ": vocabulary has " + vocab.size() + " characters but the network takes "
                         + nIn + " inputs and predicts " + nOut + " classes");
             }
-            return new Loaded(net, vocab, config, state, path);
+            Map<Integer, Map<String, INDArray>> carried = zip.getEntry(CARRIED) == null ? Map.of()
+                    : CarriedState.decode(readBytes(zip, CARRIED), net, config.training().batchSize(), name);
+            return new Loaded(net, vocab, config, state, carried, meta, path);
         } catch (TextgenException e) {
             throw e;
         } catch (ZipException e) {
@@ -228,11 +257,18 @@ public final class Checkpoint {
     }
 
     private static String readText(ZipFile zip, String entry) throws IOException {
+        return new String(readBytes(zip, entry), StandardCharsets.UTF_8);
+    }
+
+    /** An entry's bytes, at most 256 MiB whatever its header claims (a damaged size field cannot exhaust memory). */
+    private static byte[] readBytes(ZipFile zip, String entry) throws IOException {
         ZipEntry e = zip.getEntry(entry);
-        if (e.getSize() > (16 << 20)) throw TextgenException.usage("entry " + entry + " is implausibly large");
+        int limit = 256 << 20;
+        if (e.getSize() > limit) throw TextgenException.usage("entry " + entry + " is implausibly large");
         try (InputStream in = zip.getInputStream(e)) {
-            byte[] bytes = in.readNBytes(16 << 20);
-            return new String(bytes, StandardCharsets.UTF_8);
+            byte[] bytes = in.readNBytes(limit);
+            if (in.read() != -1) throw TextgenException.usage("entry " + entry + " is implausibly large");
+            return bytes;
         }
     }
 

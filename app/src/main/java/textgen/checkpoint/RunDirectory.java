@@ -7,11 +7,27 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** A training run's directory: effective config, latest and best checkpoints, samples. */
+/**
+ * A training run's directory: the effective config, checkpoints and samples. Each checkpoint is written once as
+ * {@code iter-<iteration>[-val<loss>].zip}; {@code latest.zip} and {@code best.zip} are links to (or, where links are
+ * not supported, copies of) the newest and the best one; {@code checkpoints.json} lists them. The last
+ * {@code training.keepLast} checkpoints and the best one are kept, older ones deleted. Every file is replaced
+ * atomically, so a crash at any moment leaves whole checkpoints.
+ */
 public final class RunDirectory {
     public static final String LATEST = "latest.zip";
     public static final String BEST = "best.zip";
     public static final String CONFIG = "config.yaml";
+    public static final String INDEX = "checkpoints.json";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** One line of the index. */
+    public record Entry(String file, long iteration, double epochs, double valLoss, String time) {
+    }
+
+    /** The index: checkpoints oldest first, the best one's file (null if none has a validation loss). */
+    public record Index(java.util.List<Entry> checkpoints, String best) {
+    }
 
     private final Path dir;
 
@@ -33,6 +49,155 @@ public final class RunDirectory {
         }
         if (!Files.isWritable(dir)) throw TextgenException.usage("run directory " + dir + " is not writable");
         return new RunDirectory(dir);
+    }
+
+    /** An existing run directory, to resume: it must hold latest.zip. */
+    public static RunDirectory open(Path dir) {
+        if (!Files.isDirectory(dir)) throw TextgenException.usage("--resume " + dir + ": no such run directory");
+        if (!Files.isRegularFile(dir.resolve(LATEST)))
+            throw TextgenException.usage("--resume " + dir + ": no " + LATEST + " in it (not a run directory, or no checkpoint was written yet)");
+        if (!Files.isWritable(dir)) throw TextgenException.usage("--resume " + dir + ": run directory is not writable");
+        // temporary files of a save that a crash interrupted: never a checkpoint, safe to delete
+        try (var files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".") && n.endsWith(".tmp")) Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw TextgenException.usage("--resume " + dir + ": cannot list the run directory: " + e.getMessage());
+        }
+        return new RunDirectory(dir);
+    }
+
+    /** The index of a run directory (empty when it has none, e.g. a run from before there were indexes). */
+    public static Index readIndex(Path dir) {
+        Path p = dir.resolve(INDEX);
+        if (!Files.isRegularFile(p)) return new Index(new java.util.ArrayList<>(), null);
+        try {
+            Index index = JSON.readValue(p.toFile(), Index.class);
+            return new Index(new java.util.ArrayList<>(index.checkpoints() == null ? java.util.List.of() : index.checkpoints()), index.best());
+        } catch (IOException e) {
+            throw TextgenException.usage(p + " is not a valid checkpoint index: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    /** File name of a checkpoint: iteration and (when evaluated) validation loss. */
+    static String checkpointName(long iteration, double valLoss) {
+        return String.format(java.util.Locale.ROOT, "iter-%08d", iteration)
+                + (Double.isNaN(valLoss) ? "" : String.format(java.util.Locale.ROOT, "-val%.4f", valLoss)) + ".zip";
+    }
+
+    /**
+     * Records a checkpoint written by {@code writer} (given the path to write atomically): makes it latest (and best),
+     * updates the index, then deletes checkpoints beyond the last {@code keepLast} that are not the best.
+     */
+    public Path saveCheckpoint(long iteration, double epochs, double valLoss, boolean best, int keepLast,
+                               java.util.function.Consumer<Path> writer) {
+        String name = checkpointName(iteration, valLoss);
+        Path file = dir.resolve(name);
+        writer.accept(file);
+        // the index first, then the links: a crash between them leaves latest.zip one checkpoint behind, never dangling
+        Index old = readIndex(dir);
+        java.util.List<Entry> list = new java.util.ArrayList<>(old.checkpoints());
+        list.removeIf(e -> e.file().equals(name));
+        list.add(new Entry(name, iteration, epochs, valLoss, java.time.Instant.now().toString()));
+        String bestFile = best ? name : old.best();
+        java.util.List<Entry> kept = new java.util.ArrayList<>();
+        java.util.List<Entry> dropped = new java.util.ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            Entry e = list.get(i);
+            if (i >= list.size() - keepLast || e.file().equals(bestFile)) kept.add(e);
+            else dropped.add(e);
+        }
+        writeAtomically(INDEX, json(new Index(kept, bestFile)));
+        linkAtomically(file, latest());
+        if (best) linkAtomically(file, best());
+        for (Entry e : dropped) {
+            try {
+                Files.deleteIfExists(dir.resolve(e.file()));
+            } catch (IOException ex) {
+                // an old checkpoint left behind is harmless; the index no longer lists it
+            }
+        }
+        return file;
+    }
+
+    /**
+     * The newest checkpoint listed with an iteration below {@code before} (Long.MAX_VALUE: the newest of all), or null.
+     * Used by the divergence guard to step back further when the latest checkpoint diverges again.
+     */
+    public Path checkpointBefore(long before) {
+        Entry found = null;
+        for (Entry e : readIndex(dir).checkpoints()) {
+            if (e.iteration() < before && Files.isRegularFile(dir.resolve(e.file())) && (found == null || e.iteration() > found.iteration()))
+                found = e;
+        }
+        if (found == null) return before == Long.MAX_VALUE && Files.isRegularFile(latest()) ? latest() : null;
+        return dir.resolve(found.file());
+    }
+
+    /** After a rollback to {@code iteration}: forget the checkpoints after it (the best one stays) and point latest.zip at {@code to}. */
+    public void discardAfter(long iteration, Path to) {
+        Index old = readIndex(dir);
+        java.util.List<Entry> kept = new java.util.ArrayList<>();
+        java.util.List<Entry> dropped = new java.util.ArrayList<>();
+        for (Entry e : old.checkpoints()) (e.iteration() <= iteration || e.file().equals(old.best()) ? kept : dropped).add(e);
+        writeAtomically(INDEX, json(new Index(kept, old.best())));
+        if (to != null) linkAtomically(to, latest());
+        for (Entry e : dropped) {
+            try {
+                Files.deleteIfExists(dir.resolve(e.file()));
+            } catch (IOException ex) {
+                // harmless: no longer listed
+            }
+        }
+    }
+
+    private static byte[] json(Object o) {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Points {@code link} at {@code target}'s content: a hard link renamed into place, or an atomic copy. */
+    void linkAtomically(Path target, Path link) {
+        Path tmp = null;
+        try {
+            tmp = dir.resolve("." + link.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp");
+            Files.createLink(tmp, target);
+            Files.move(tmp, link, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | UnsupportedOperationException e) {
+            try {
+                if (tmp != null) Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // fall through to the copy
+            }
+            copyAtomically(target, link);
+        }
+    }
+
+    /** Writes a small file through a temporary file and a rename. */
+    public void writeAtomically(String name, byte[] content) {
+        Path to = dir.resolve(name);
+        Path tmp = null;
+        try {
+            tmp = temporarySibling(to);
+            Files.write(tmp, content);
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Files.move(tmp, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                if (tmp != null) Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // report the write failure
+            }
+            throw TextgenException.runtime("could not write " + to + ": " + e.getMessage()
+                    + (Files.exists(to) ? " (the previous file there is intact)" : ""), e);
+        }
     }
 
     public Path path() {

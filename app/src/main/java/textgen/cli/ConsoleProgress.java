@@ -32,7 +32,7 @@ final class ConsoleProgress implements TrainingListener {
         out.printf(Locale.ROOT, "model: %d x LSTM(%d)%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
                 m.layers(), m.hiddenSize(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
-        out.println("run directory: " + p.runDir());
+        out.println("run directory: " + p.runDir() + (p.startIteration() > 0 ? String.format(Locale.ROOT, " (resuming at iteration %,d)", p.startIteration()) : ""));
         out.flush();
         lastPrintNanos = System.nanoTime();
     }
@@ -67,6 +67,17 @@ final class ConsoleProgress implements TrainingListener {
             out.println(e.sample());
             out.println("----------------");
         }
+        out.flush();
+    }
+
+    @Override
+    public void onRollback(Trainer.Rollback r) {
+        if (lineOpen) {
+            out.print("\r\u001b[K");
+            lineOpen = false;
+        }
+        out.printf(Locale.ROOT, "diverged at iteration %,d (loss %.4g, lowest running mean %.4g): rolled back to iteration %,d, learning rate now %.3g (rollback %d of %d)%n",
+                r.iteration(), r.loss(), r.runningMean(), r.toIteration(), r.newLearningRate(), r.rollbacks(), r.maxRollbacks());
         out.flush();
     }
 

@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import textgen.TextgenException;
+import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
@@ -54,24 +55,96 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--print-config", description = "Print the effective config as YAML and exit without training.")
     boolean printConfig;
 
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR exactly where its latest checkpoint left it "
+            + "(its config and corpus; only limits may be changed: --max-minutes, --max-iterations, --set training.maxEpochs/evalEvery/...).")
+    Path resume;
+
+    @Option(names = "--init-from", paramLabel = "CKPT", description = "Fine-tune: start a new run from this checkpoint's weights and vocabulary "
+            + "(a checkpoint or a run directory) on --corpus; its layer count and sizes are kept.")
+    Path initFrom;
+
+    @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error",
+            description = "With --init-from, corpus characters the checkpoint's vocabulary lacks: ${COMPLETION-CANDIDATES}.")
+    UnknownPolicy unknown;
+
+    /** Keys a resumed run may change: how long it runs and how often it reports and saves, nothing that changes the model. */
+    static final java.util.Set<String> RESUMABLE_KEYS = java.util.Set.of("training.maxEpochs", "training.maxIterations",
+            "training.maxMinutes", "training.evalEvery", "training.sampleLength", "training.sampleTemperature", "training.keepLast",
+            "training.checkpointMinutes", "training.maxRollbacks");
+
     @Override
     public Integer call() {
+        if (resume != null) {
+            for (var o : new Object[][]{{config, "--config"}, {corpus, "--corpus"}, {runDir, "--run-dir"}, {initFrom, "--init-from"}, {printConfig ? true : null, "--print-config"}}) {
+                if (o[0] != null) throw usage("--resume continues a run with its own config, corpus and directory: do not combine it with " + o[1]);
+            }
+        }
         List<String> overrides = new ArrayList<>(sets);
         if (corpus != null) overrides.add("corpus.path=" + corpus);
         if (maxMinutes != null) overrides.add("training.maxMinutes=" + maxMinutes);
         if (maxIterations != null) overrides.add("training.maxIterations=" + maxIterations);
-        RunConfig cfg = ConfigLoader.load(config, overrides);
         PrintWriter out = spec.commandLine().getOut();
+        if (resume != null) return run(out, resumeSetup(overrides));
+
+        RunConfig cfg = ConfigLoader.load(config, overrides);
+        Checkpoint.Loaded init = null;
+        if (initFrom != null) {
+            init = Checkpoint.read(Checkpoint.resolve(initFrom), false);
+            RunConfig.ModelConfig m = init.config().model();
+            cfg = new RunConfig(cfg.corpus(), new RunConfig.ModelConfig(m.layers(), m.hiddenSize(), cfg.model().dropout()), cfg.training());
+        }
         if (printConfig) {
             out.print(ConfigLoader.toYaml(cfg));
             return 0;
         }
-        Corpus data = Corpus.load(cfg.corpus());
-        List<TrainingListener> listeners = List.of(new ConsoleProgress(out, System.console() != null, 10));
-        Trainer trainer = new Trainer(cfg, data, listeners, root.stop::requested);
+        Corpus data = init == null ? Corpus.load(cfg.corpus())
+                : Corpus.load(cfg.corpus(), init.vocabulary(), unknown == UnknownPolicy.skip);
+        Trainer trainer = new Trainer(cfg, data, listeners(out), root.stop::requested);
         RunDirectory dir = RunDirectory.create(runDir != null ? runDir : defaultRunDir());
         dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
-        Trainer.Result r = root.stop.armedDuring(() -> trainer.run(dir));
+        if (init != null) out.println("fine-tuning from " + init.path() + " (vocabulary of " + init.vocabulary().size() + " characters kept)");
+        Checkpoint.Loaded from = init;
+        return run(out, new Setup(trainer, dir, null, from == null ? null : from.network().params()));
+    }
+
+    private record Setup(Trainer trainer, RunDirectory dir, Checkpoint.Loaded resumeFrom, org.nd4j.linalg.api.ndarray.INDArray initParams) {
+    }
+
+    /** The stored config with limit overrides, the same corpus (checked by its SHA-256) and the latest checkpoint. */
+    private Setup resumeSetup(List<String> overrides) {
+        RunDirectory dir = RunDirectory.open(resume);
+        Checkpoint.Loaded last = Checkpoint.read(dir.latest(), true);
+        List<String> allowed = new ArrayList<>();
+        for (String o : overrides) {
+            String key = o.contains("=") ? o.substring(0, o.indexOf('=')).trim() : o;
+            if (!RESUMABLE_KEYS.contains(key)) {
+                throw usage("--resume keeps the run's config; " + key + " cannot change (changeable: "
+                        + String.join(", ", new java.util.TreeSet<>(RESUMABLE_KEYS)) + ")");
+            }
+            allowed.add(o);
+        }
+        RunConfig cfg = ConfigLoader.override(last.config(), allowed);
+        Corpus data = Corpus.load(cfg.corpus(), last.vocabulary(), false);
+        String recorded = last.meta().path("corpusSha256").asText();
+        if (!recorded.equals(data.sha256())) {
+            throw TextgenException.usage("corpus " + cfg.corpus().path() + " has changed since the run started (SHA-256 " + data.sha256()
+                    + ", the run recorded " + recorded + "): --resume needs the same text; start a new run with --init-from instead");
+        }
+        return new Setup(new Trainer(cfg, data, listeners(spec.commandLine().getOut()), root.stop::requested), dir, last, null);
+    }
+
+    private List<TrainingListener> listeners(PrintWriter out) {
+        return List.of(new ConsoleProgress(out, System.console() != null, 10));
+    }
+
+    private picocli.CommandLine.ParameterException usage(String message) {
+        return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    private int run(PrintWriter out, Setup setup) {
+        RunDirectory dir = setup.dir();
+        Trainer trainer = setup.trainer();
+        Trainer.Result r = root.stop.armedDuring(() -> trainer.run(dir, setup.resumeFrom(), setup.initParams()));
         out.printf(java.util.Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/char, %,.0f chars/s, %s; best checkpoint %s%n",
                 r.iterations(), r.epochs(), r.bestValLoss(), r.charsPerSecond(), ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
         if (json) {
@@ -84,7 +157,8 @@ final class TrainCommand implements Callable<Integer> {
             o.put("epochs", r.epochs());
             o.put("chars_per_second", r.charsPerSecond());
             o.put("seconds", r.seconds());
-            o.put("checkpoint", r.bestCheckpoint().toString());
+            o.put("checkpoint", r.bestCheckpoint() == null ? null : String.valueOf(r.bestCheckpoint()));
+            o.put("latest_checkpoint", java.nio.file.Files.exists(dir.latest()) ? dir.latest().toString() : null);
             o.put("run_dir", dir.path().toString());
             o.put("interrupted", r.interrupted());
             out.println(o.toString());

@@ -58,6 +58,14 @@ public final class ConfigLoader {
         return validate(raw);
     }
 
+    /** A config with {@code key=value} overrides applied (e.g. the limits of a resumed run), validated again. */
+    public static RunConfig override(RunConfig base, List<String> overrides) {
+        Map<String, Raw> raw = new LinkedHashMap<>();
+        base.toValues().forEach((k, v) -> raw.put(k, new Raw(v == null ? null : String.valueOf(v), "stored config")));
+        for (String o : overrides) applyOverride(o, raw);
+        return validate(raw);
+    }
+
     private static void readYaml(Path file, Map<String, Raw> raw) {
         if (!Files.exists(file)) throw TextgenException.usage("config file " + file + " does not exist");
         if (Files.isDirectory(file)) throw TextgenException.usage("config file " + file + " is a directory, not a YAML file");

@@ -30,6 +30,15 @@ public final class ConfigSchema {
             ConfigKey.integer("training.evalEvery", 500, 1, 100_000_000, "iterations between validation, sample and checkpoint"),
             ConfigKey.integer("training.sampleLength", 200, 0, 100_000, "characters of sample shown at each evaluation (0 = none)"),
             ConfigKey.real("training.sampleTemperature", 0.8, 0, true, 100, "temperature of the samples shown during training"),
+            ConfigKey.integer("training.keepLast", 3, 1, 100_000,
+                    "checkpoints kept besides the best (named iter-<iteration>-val<loss>.zip, listed in checkpoints.json)"),
+            ConfigKey.real("training.checkpointMinutes", 0, 0, false, 1e7,
+                    "also write a checkpoint after this many minutes without one, between evaluations (0 = off)"),
+            ConfigKey.real("training.divergenceFactor", 4.0, 0, false, 1e6,
+                    "a loss above this many times its running mean counts as divergence, like NaN/Inf (0 = NaN/Inf only)"),
+            ConfigKey.real("training.divergenceLrCut", 0.5, 0, true, 1,
+                    "on divergence: roll back to the last checkpoint and multiply the learning rate by this"),
+            ConfigKey.integer("training.maxRollbacks", 3, 0, 1000, "divergences tolerated before training stops with exit code 1"),
             ConfigKey.longInt("training.seed", 42, Long.MIN_VALUE, Long.MAX_VALUE, "seed for weights, data order, dropout and samples"));
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();

@@ -16,7 +16,9 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
 
     public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double learningRate, double lrDecay,
                                  int lrDecayAfter, double gradientClip, int maxEpochs, long maxIterations, double maxMinutes,
-                                 int evalEvery, int sampleLength, double sampleTemperature, long seed) {
+                                 int evalEvery, int sampleLength, double sampleTemperature, int keepLast,
+                                 double checkpointMinutes, double divergenceFactor, double divergenceLrCut, int maxRollbacks,
+                                 long seed) {
     }
 
     static RunConfig fromValues(Map<String, Object> v) {
@@ -31,7 +33,9 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
                         (Integer) v.get("training.maxEpochs"), (Long) v.get("training.maxIterations"),
                         (Double) v.get("training.maxMinutes"), (Integer) v.get("training.evalEvery"),
                         (Integer) v.get("training.sampleLength"), (Double) v.get("training.sampleTemperature"),
-                        (Long) v.get("training.seed")));
+                        (Integer) v.get("training.keepLast"), (Double) v.get("training.checkpointMinutes"),
+                        (Double) v.get("training.divergenceFactor"), (Double) v.get("training.divergenceLrCut"),
+                        (Integer) v.get("training.maxRollbacks"), (Long) v.get("training.seed")));
     }
 
     /** Flat key -> value view, in schema order: the inverse of {@link #fromValues}, used to write the effective config. */
@@ -57,6 +61,11 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("training.evalEvery", t.evalEvery);
         v.put("training.sampleLength", t.sampleLength);
         v.put("training.sampleTemperature", t.sampleTemperature);
+        v.put("training.keepLast", t.keepLast);
+        v.put("training.checkpointMinutes", t.checkpointMinutes);
+        v.put("training.divergenceFactor", t.divergenceFactor);
+        v.put("training.divergenceLrCut", t.divergenceLrCut);
+        v.put("training.maxRollbacks", t.maxRollbacks);
         v.put("training.seed", t.seed);
         return v;
     }

@@ -19,32 +19,50 @@ import java.util.Set;
 public record Corpus(Vocabulary vocabulary, int[] train, int[] validation, String sha256, long codePoints) {
 
     public static Corpus load(CorpusConfig config) {
+        return load(config, null, false);
+    }
+
+    /**
+     * Loads with a given vocabulary ({@code fixed}, e.g. a checkpoint's, when fine-tuning or resuming) instead of one
+     * built from the text: characters outside it are an error naming them, or dropped when {@code skipUnknown}.
+     */
+    public static Corpus load(CorpusConfig config, Vocabulary fixed, boolean skipUnknown) {
         if (config.path() == null)
             throw TextgenException.usage("no corpus: set corpus.path in the config or pass --corpus PATH");
         Path path = Path.of(config.path());
         String text = TextFile.read(path, "corpus");
         String sha = sha256(text);
-        if (config.validationPath() == null) {
-            return split(text, config.validationFraction(), "corpus " + path, sha);
-        }
+        String name = "corpus " + path;
+        Vocabulary vocab = fixed != null ? fixed : checkedVocabulary(text, name);
+        int[] ids = vocab.encode(text, skipUnknown, name);
+        long codePoints = text.codePointCount(0, text.length());
+        if (config.validationPath() == null) return split(vocab, ids, config.validationFraction(), name, sha, codePoints);
         Path valPath = Path.of(config.validationPath());
         String val = TextFile.read(valPath, "validation text");
-        Vocabulary vocab = checkedVocabulary(text, "corpus " + path);
-        int[] valIds = vocab.encode(val, true, "validation text " + valPath);
-        if (valIds.length != val.codePointCount(0, val.length())) {
-            Set<Integer> unknown = new LinkedHashSet<>();
-            val.codePoints().filter(cp -> !vocab.contains(cp)).forEach(unknown::add);
-            throw TextgenException.usage("validation text " + valPath + " has characters that never occur in corpus " + path
-                    + ": " + Vocabulary.describe(unknown) + " (a model cannot predict them; remove them or add them to the corpus)");
+        int[] valIds;
+        if (fixed != null) {
+            valIds = vocab.encode(val, skipUnknown, "validation text " + valPath);
+        } else {
+            valIds = vocab.encode(val, true, "validation text " + valPath);
+            if (valIds.length != val.codePointCount(0, val.length())) {
+                Set<Integer> unknown = new LinkedHashSet<>();
+                val.codePoints().filter(cp -> !vocab.contains(cp)).forEach(unknown::add);
+                throw TextgenException.usage("validation text " + valPath + " has characters that never occur in corpus " + path
+                        + ": " + Vocabulary.describe(unknown) + " (a model cannot predict them; remove them or add them to the corpus)");
+            }
         }
         if (valIds.length < 2) throw TextgenException.usage("validation text " + valPath + " has fewer than 2 characters");
-        return new Corpus(vocab, vocab.encode(text, false, "corpus " + path), valIds, sha, text.codePointCount(0, text.length()));
+        if (ids.length < 2) throw TextgenException.usage(name + " has fewer than 2 characters the vocabulary knows");
+        return new Corpus(vocab, ids, valIds, sha, codePoints);
     }
 
     /** Splits one text into training (first part) and validation (last {@code fraction}). */
     public static Corpus split(String text, double fraction, String name, String sha) {
         Vocabulary vocab = checkedVocabulary(text, name);
-        int[] ids = vocab.encode(text, false, name);
+        return split(vocab, vocab.encode(text, false, name), fraction, name, sha, text.codePointCount(0, text.length()));
+    }
+
+    private static Corpus split(Vocabulary vocab, int[] ids, double fraction, String name, String sha, long codePoints) {
         int nVal = (int) Math.round(ids.length * fraction);
         if (nVal < 2 || ids.length - nVal < 2) {
             throw TextgenException.usage(name + " has only " + ids.length + " characters: too short to hold out a validation fraction of "
@@ -52,7 +70,7 @@ public record Corpus(Vocabulary vocabulary, int[] train, int[] validation, Strin
         }
         int[] train = java.util.Arrays.copyOfRange(ids, 0, ids.length - nVal);
         int[] val = java.util.Arrays.copyOfRange(ids, ids.length - nVal, ids.length);
-        return new Corpus(vocab, train, val, sha, ids.length);
+        return new Corpus(vocab, train, val, sha, codePoints);
     }
 
     private static Vocabulary checkedVocabulary(String text, String name) {

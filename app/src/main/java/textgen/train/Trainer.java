@@ -2,6 +2,7 @@ package textgen.train;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import textgen.TextgenException;
 import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
@@ -29,9 +30,9 @@ import java.util.function.BooleanSupplier;
  * maxEpochs, maxIterations, maxMinutes or an external stop request (then it still evaluates and saves).
  */
 public final class Trainer {
-    /** What is about to be trained. */
+    /** What is about to be trained; {@code startIteration} > 0 when a run resumes. */
     public record Plan(RunConfig config, int vocabSize, int trainTokens, int validationTokens, long parameters,
-                       int batchesPerEpoch, Path runDir) {
+                       int batchesPerEpoch, Path runDir, long startIteration) {
     }
 
     /** After one iteration. {@code secondsLeft} is NaN when no limit bounds the run. */
@@ -44,7 +45,12 @@ public final class Trainer {
                              Path checkpoint) {
     }
 
-    /** How the run ended. */
+    /** The divergence guard rolled back: the loss at {@code iteration}, now continuing from {@code toIteration}. */
+    public record Rollback(long iteration, double loss, double runningMean, long toIteration, double newLearningRate,
+                           int rollbacks, int maxRollbacks) {
+    }
+
+    /** How the run ended. {@code bestCheckpoint} is null when nothing was saved. */
     public record Result(double bestValLoss, double finalValLoss, long iterations, double epochs, double charsPerSecond,
                          double seconds, Path bestCheckpoint, boolean interrupted) {
     }
@@ -56,6 +62,7 @@ public final class Trainer {
     private final BatchSource source;
     private final List<TrainingListener> listeners;
     private final BooleanSupplier stopRequested;
+    private final Checkpoint.Provenance provenance;
     private RunDirectory runDir;
 
     /** Checks that the corpus fits the config (a usage error if not) before anything is created on disk. */
@@ -64,90 +71,196 @@ public final class Trainer {
         this.corpus = corpus;
         this.listeners = listeners;
         this.stopRequested = stopRequested;
+        this.provenance = Checkpoint.Provenance.of(corpus);
         TrainingConfig tc = config.training();
         this.source = new BatchSource(corpus.train(), corpus.vocabulary().size(), tc.batchSize(), tc.tbpttLength(),
                 tc.sampling(), tc.seed());
     }
 
+    /** A new run from freshly initialised weights. */
     public Result run(RunDirectory runDir) {
+        return run(runDir, null, null);
+    }
+
+    /**
+     * Trains into {@code runDir}: continuing {@code resume} exactly (parameters, updater, counters, corpus position,
+     * carried state, learning-rate cuts, best loss) when given, else from {@code initParams} (fine-tuning) when
+     * given, else from a fresh initialisation.
+     */
+    public Result run(RunDirectory runDir, Checkpoint.Loaded resume, INDArray initParams) {
         this.runDir = runDir;
         TrainingConfig tc = config.training();
         int vocabSize = corpus.vocabulary().size();
-        CarriedStateNetwork net = NetworkFactory.create(config.model(), tc, vocabSize);
-        Plan plan = new Plan(config, vocabSize, corpus.train().length, corpus.validation().length, net.numParams(),
-                source.batchesPerEpoch(), runDir.path());
+        Position pos = resume != null ? Position.of(CarriedStateNetwork.from(resume.network()), resume.state(), resume.carried())
+                : Position.start(fresh(initParams));
+        Plan plan = new Plan(config, vocabSize, corpus.train().length, corpus.validation().length, pos.net.numParams(),
+                source.batchesPerEpoch(), runDir.path(), pos.state.iteration());
         listeners.forEach(l -> l.onStart(plan));
 
-        long start = System.nanoTime();
+        long sessionStart = System.nanoTime();
+        double elapsedBefore = pos.state.elapsedSeconds();
         long maxIterations = tc.maxIterations() > 0 ? tc.maxIterations() : Long.MAX_VALUE;
         long totalIterations = Math.min(maxIterations, (long) tc.maxEpochs() * source.batchesPerEpoch());
         double maxSeconds = tc.maxMinutes() > 0 ? tc.maxMinutes() * 60 : Double.POSITIVE_INFINITY;
-        long iteration = 0;
-        long tokens = 0;
-        double trainSeconds = 0;
-        double smoothed = Double.NaN;
-        double lastLoss = Double.NaN;
-        double best = Double.NaN;
+        TrainingState st = pos.state;
+        CarriedStateNetwork net = pos.net;
+        long iteration = st.iteration();
+        int epoch = st.epoch();
+        int k = st.batchInEpoch();
+        long tokens = st.tokensSeen();
+        double trainSeconds = st.trainSeconds();
+        double smoothed = st.smoothedLoss();
+        double recent = st.recentLoss();
+        double lowest = st.lowestMean();
+        double best = st.bestValLoss();
+        double lrScale = st.lrScale();
+        int rollbacks = st.rollbacks();
         double lastVal = Double.NaN;
-        long lastEvalIteration = -1;
+        long sessionIterations = 0;
+        long lastSaveIteration = iteration;
+        long restoredFrom = -1; // iteration of the checkpoint the divergence guard last rolled back to
+        double lastSaveSeconds = 0;
         boolean interrupted = false;
-        int epoch = 0;
-        int k = 0;
+        double lr = Double.NaN;
+        boolean entering = true; // (re)entering a position: restore its carried state
 
-        training:
-        for (; epoch < tc.maxEpochs(); epoch++) {
-            net.setLearningRate(tc.learningRate() * Math.pow(tc.lrDecay(), Math.max(0, epoch - tc.lrDecayAfter())));
-            net.resetTrainingState();
-            for (k = 0; k < source.batchesPerEpoch(); k++) {
-                if (iteration >= maxIterations || elapsed(start) >= maxSeconds) break training;
-                if (stopRequested.getAsBoolean()) {
-                    interrupted = true;
-                    break training;
-                }
-                DataSet batch = source.batch(epoch, k);
-                long t0 = System.nanoTime();
-                if (tc.sampling() == Sampling.CONSECUTIVE) net.fitCarryingState(batch);
-                else net.fit(batch);
-                lastLoss = net.score() / tc.tbpttLength();
-                trainSeconds += (System.nanoTime() - t0) / 1e9;
-                if (!Double.isFinite(lastLoss)) {
-                    throw new TextgenException(TextgenException.RUNTIME, "training diverged: loss is " + lastLoss
-                            + " at iteration " + (iteration + 1) + "; lower training.learningRate or training.gradientClip"
-                            + " (the last good checkpoint is " + runDir.latest() + ")");
-                }
-                iteration++;
-                tokens += source.tokensPerBatch();
-                smoothed = Double.isNaN(smoothed) ? lastLoss : 0.98 * smoothed + 0.02 * lastLoss;
-                double cps = tokens / trainSeconds;
-                double epochs = epoch + (k + 1.0) / source.batchesPerEpoch();
-                double el = elapsed(start);
-                double left = Math.min(maxSeconds - el, (totalIterations - iteration) * (el / iteration));
-                for (TrainingListener l : listeners) {
-                    l.onIteration(new Progress(iteration, epochs, lastLoss, smoothed, cps, el, left));
-                }
-                if (iteration % tc.evalEvery() == 0) {
-                    TrainingState state = new TrainingState(iteration, epoch, k + 1, tokens, Double.NaN, best, trainSeconds);
-                    Evaluation ev = evaluate(net, state, epochs, smoothed);
-                    lastVal = ev.valLoss();
-                    if (ev.best()) best = ev.valLoss();
-                    lastEvalIteration = iteration;
-                }
+        while (true) {
+            if (k >= source.batchesPerEpoch()) {
+                epoch++;
+                k = 0;
+                net.incrementEpochCount();
             }
-            if (k == source.batchesPerEpoch()) net.incrementEpochCount();
+            double el = elapsedBefore + elapsed(sessionStart);
+            if (epoch >= tc.maxEpochs() || iteration >= maxIterations || el >= maxSeconds) break;
+            if (stopRequested.getAsBoolean()) {
+                interrupted = true;
+                break;
+            }
+            double wantLr = tc.learningRate() * lrScale * Math.pow(tc.lrDecay(), Math.max(0, epoch - tc.lrDecayAfter()));
+            if (wantLr != lr) {
+                net.setLearningRate(wantLr);
+                lr = wantLr;
+            }
+            if (k == 0) net.resetTrainingState();
+            else if (entering) net.restoreTrainingState(pos.carried);
+            entering = false;
+
+            DataSet batch = source.batch(epoch, k);
+            Nd4j.getRandom().setSeed(tc.seed() * 1_000_003L + iteration); // dropout masks depend on the iteration only
+            long t0 = System.nanoTime();
+            if (tc.sampling() == Sampling.CONSECUTIVE) net.fitCarryingState(batch);
+            else net.fit(batch);
+            double loss = net.score() / tc.tbpttLength();
+            trainSeconds += (System.nanoTime() - t0) / 1e9;
+
+            // divergence: NaN/Inf, or the short running mean above divergenceFactor x the lowest long running mean so far
+            // (a single high batch, e.g. the first of an epoch from a zero state, moves the short mean only a fifth of the way)
+            // and at least 1 nat above it (on a memorised text the lowest mean nears 0 and ratios mean nothing)
+            double recentIfKept = Double.isNaN(recent) ? loss : 0.8 * recent + 0.2 * loss;
+            boolean exploded = tc.divergenceFactor() > 0 // false while lowest is NaN
+                    && recentIfKept > Math.max(tc.divergenceFactor() * lowest, lowest + 1.0);
+            if (!Double.isFinite(loss) || exploded) {
+                rollbacks++;
+                String what = "training diverged at iteration " + (iteration + 1) + ": loss " + fmt(loss)
+                        + (Double.isNaN(lowest) ? "" : " (recent mean " + fmt(recentIfKept) + ", lowest running mean " + fmt(lowest) + ")");
+                if (rollbacks > tc.maxRollbacks()) {
+                    throw TextgenException.runtime(what + " after " + tc.maxRollbacks() + " rollback(s) with the learning rate cut to "
+                            + fmt(lr) + "; giving up. Lower training.learningRate or training.gradientClip; the last good checkpoint is "
+                            + (java.nio.file.Files.exists(runDir.latest()) ? runDir.latest() : "(none)"), null);
+                }
+                lrScale *= tc.divergenceLrCut();
+                long divergedAt = iteration + 1;
+                double runningMean = lowest;
+                // the latest checkpoint; if it diverged again before a newer one was written, the one before it
+                Path target = runDir.checkpointBefore(restoredFrom >= 0 && lastSaveIteration == restoredFrom ? restoredFrom : Long.MAX_VALUE);
+                pos = target != null ? restore(target) : Position.start(fresh(initParams));
+                restoredFrom = pos.state.iteration();
+                if (target != null && !target.equals(runDir.latest())) runDir.discardAfter(restoredFrom, target);
+                net = pos.net;
+                st = pos.state;
+                iteration = st.iteration();
+                epoch = st.epoch();
+                k = st.batchInEpoch();
+                tokens = st.tokensSeen();
+                smoothed = st.smoothedLoss();
+                recent = st.recentLoss();
+                lowest = st.lowestMean();
+                best = st.bestValLoss();
+                lastSaveIteration = iteration;
+                lr = Double.NaN;
+                entering = true;
+                Rollback rb = new Rollback(divergedAt, loss, runningMean, iteration,
+                        tc.learningRate() * lrScale * Math.pow(tc.lrDecay(), Math.max(0, epoch - tc.lrDecayAfter())), rollbacks,
+                        tc.maxRollbacks());
+                listeners.forEach(l -> l.onRollback(rb));
+                continue;
+            }
+            iteration++;
+            k++;
+            sessionIterations++;
+            tokens += source.tokensPerBatch();
+            smoothed = Double.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+            recent = recentIfKept;
+            lowest = Double.isNaN(lowest) ? smoothed : Math.min(lowest, smoothed);
+            double cps = tokens / trainSeconds;
+            double epochs = epoch + (double) k / source.batchesPerEpoch();
+            el = elapsedBefore + elapsed(sessionStart);
+            double left = Math.min(maxSeconds - el, (totalIterations - iteration) * (elapsed(sessionStart) / sessionIterations));
+            for (TrainingListener l : listeners) {
+                l.onIteration(new Progress(iteration, epochs, loss, smoothed, cps, el, left));
+            }
+            TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
+                    recent, lowest, lrScale, rollbacks);
+            if (iteration % tc.evalEvery() == 0) {
+                Evaluation ev = evaluate(net, now, epochs, smoothed);
+                lastVal = ev.valLoss();
+                if (ev.best()) best = ev.valLoss();
+                lastSaveIteration = iteration;
+                lastSaveSeconds = elapsed(sessionStart);
+            } else if (tc.checkpointMinutes() > 0 && elapsed(sessionStart) - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
+                save(net, now, epochs, false, tc.sampling() == Sampling.CONSECUTIVE ? net.trainingState() : Map.of());
+                lastSaveIteration = iteration;
+                lastSaveSeconds = elapsed(sessionStart);
+            }
         }
         double epochs = Math.min(tc.maxEpochs(), epoch + (double) k / source.batchesPerEpoch());
-        if (iteration > 0 && lastEvalIteration != iteration) {
-            TrainingState state = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds);
-            Evaluation ev = evaluate(net, state, epochs, smoothed);
+        double el = elapsedBefore + elapsed(sessionStart);
+        if (iteration > 0 && lastSaveIteration != iteration) {
+            TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
+                    recent, lowest, lrScale, rollbacks);
+            Evaluation ev = evaluate(net, now, epochs, smoothed);
             lastVal = ev.valLoss();
             if (ev.best()) best = ev.valLoss();
         }
-        if (iteration == 0) {
+        if (iteration == 0 && !interrupted) {
             throw TextgenException.usage("no training happened: the limits allow no iteration"
                     + " (training.maxIterations, training.maxMinutes, training.maxEpochs)");
         }
-        return new Result(best, lastVal, iteration, epochs, trainSeconds > 0 ? tokens / trainSeconds : 0, elapsed(start),
-                runDir.best(), interrupted);
+        return new Result(best, lastVal, iteration, epochs, trainSeconds > 0 ? tokens / trainSeconds : 0, el,
+                java.nio.file.Files.exists(runDir.best()) ? runDir.best() : null, interrupted);
+    }
+
+    /** A network and where it stands. */
+    private record Position(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carried) {
+        static Position of(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carried) {
+            return new Position(net, state, carried);
+        }
+
+        static Position start(CarriedStateNetwork net) {
+            return new Position(net, TrainingState.start(), Map.of());
+        }
+    }
+
+    private CarriedStateNetwork fresh(INDArray initParams) {
+        CarriedStateNetwork net = NetworkFactory.create(config.model(), config.training(), corpus.vocabulary().size());
+        if (initParams != null) net.setParams(initParams.dup());
+        return net;
+    }
+
+    /** A checkpoint of this run, for the divergence guard. */
+    private Position restore(Path file) {
+        Checkpoint.Loaded l = Checkpoint.read(file, true);
+        return Position.of(CarriedStateNetwork.from(l.network()), l.state(), l.carried());
     }
 
     /** Validation loss, a sample and checkpoints, with the carried training state set aside and put back. */
@@ -163,16 +276,24 @@ public final class Trainer {
             });
         }
         net.restoreTrainingState(carried);
-        boolean best = Double.isNaN(state.bestValLoss()) || val < state.bestValLoss();
-        TrainingState saved = new TrainingState(state.iteration(), state.epoch(), state.batchInEpoch(), state.tokensSeen(), val,
-                best ? val : state.bestValLoss(), state.trainSeconds());
-        Checkpoint.write(runDir.latest(), net, corpus.vocabulary(), config, saved, corpus.sha256());
-        if (best) runDir.copyAtomically(runDir.latest(), runDir.best());
+        boolean best = state.improvesOn(val);
+        Path file = save(net, state.withValidation(val), epochs, best,
+                tc.sampling() == Sampling.CONSECUTIVE ? carried : Map.of());
         if (!sample.isEmpty()) runDir.appendText("samples.txt", "=== iteration " + state.iteration() + ", validation loss "
                 + String.format(java.util.Locale.ROOT, "%.4f", val) + "\n" + sample + "\n\n");
-        Evaluation ev = new Evaluation(state.iteration(), epochs, trainLoss, val, best, sample, best ? runDir.best() : runDir.latest());
+        Evaluation ev = new Evaluation(state.iteration(), epochs, trainLoss, val, best, sample, file);
         listeners.forEach(l -> l.onEvaluation(ev));
         return ev;
+    }
+
+    private Path save(CarriedStateNetwork net, TrainingState state, double epochs, boolean best,
+                      Map<Integer, Map<String, INDArray>> carried) {
+        return runDir.saveCheckpoint(state.iteration(), epochs, state.valLoss(), best, config.training().keepLast(),
+                file -> Checkpoint.write(file, net, corpus.vocabulary(), config, state, provenance, carried));
+    }
+
+    private static String fmt(double d) {
+        return String.format(java.util.Locale.ROOT, "%.4g", d);
     }
 
     private static double elapsed(long start) {

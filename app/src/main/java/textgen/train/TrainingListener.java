@@ -13,4 +13,8 @@ public interface TrainingListener {
     /** After every validation (every {@code training.evalEvery} iterations, and once at the end). */
     default void onEvaluation(Trainer.Evaluation evaluation) {
     }
+
+    /** The divergence guard rolled back to the last checkpoint and cut the learning rate. */
+    default void onRollback(Trainer.Rollback rollback) {
+    }
 }

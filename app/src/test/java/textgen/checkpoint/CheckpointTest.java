@@ -32,13 +32,14 @@ class CheckpointTest {
 
     private static final Vocabulary VOCAB = Vocabulary.of("hello world\n");
     private static final RunConfig CONFIG = ConfigLoader.load(null, List.of("model.hiddenSize=8", "model.layers=1"));
-    private static final TrainingState STATE = new TrainingState(3, 0, 3, 120, 2.5, 2.4, 1.0);
+    private static final TrainingState STATE = new TrainingState(3, 0, 3, 120, 2.5, 2.4, 1.0, 2.0, 2.6, 2.7, 2.55, 0.5, 1);
+    private static final Checkpoint.Provenance PROV = new Checkpoint.Provenance("abc", 12);
 
     private Path write() {
         CarriedStateNetwork net = TestModels.net(VOCAB.size(), 1, 8, 5);
         net.fit(new BatchSource(TestModels.randomIds(100, VOCAB.size(), 1), VOCAB.size(), 2, 5, RunConfig.Sampling.RANDOM, 1).batch(0, 0));
         Path p = dir.resolve("c.zip");
-        Checkpoint.write(p, net, VOCAB, CONFIG, STATE, "abc");
+        Checkpoint.write(p, net, VOCAB, CONFIG, STATE, PROV, java.util.Map.of());
         return p;
     }
 
@@ -155,7 +156,7 @@ class CheckpointTest {
         readOnly.toFile().setWritable(false);
         try {
             if (Files.isWritable(readOnly)) return; // running as a user who can write anyway (root): covered by the OutputStream test
-            TextgenException e = assertThrows(TextgenException.class, () -> Checkpoint.write(target, net, VOCAB, CONFIG, STATE, "x"));
+            TextgenException e = assertThrows(TextgenException.class, () -> Checkpoint.write(target, net, VOCAB, CONFIG, STATE, PROV, java.util.Map.of()));
             assertEquals(1, e.exitCode());
             assertArrayEquals(before, Files.readAllBytes(target));
         } finally {
@@ -164,21 +165,55 @@ class CheckpointTest {
     }
 
     @Test
-    void streamFailureMidWriteThrowsAndLeavesNoTemporaryFile() throws IOException {
-        CarriedStateNetwork net = TestModels.net(VOCAB.size(), 1, 8, 5);
-        OutputStream failing = new OutputStream() {
-            int n;
-
-            @Override
-            public void write(int b) throws IOException {
-                if (++n > 1000) throw new IOException("No space left on device");
-            }
-        };
-        assertThrows(IOException.class, () -> Checkpoint.writeTo(failing, net, VOCAB, CONFIG, STATE, "x"));
+    void fullDiskMidWriteIsOneLineErrorAndLeavesPreviousCheckpointIntact() throws IOException {
         Path p = write();
-        try (var s = Files.list(dir)) {
-            assertTrue(s.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")));
+        byte[] before = Files.readAllBytes(p);
+        CarriedStateNetwork net = TestModels.net(VOCAB.size(), 1, 8, 5);
+        for (int failAfter : new int[]{0, 10, 1000, before.length / 2}) {
+            Checkpoint.Opener full = tmp -> new java.io.FileOutputStream(tmp.toFile()) {
+                long n;
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    if ((n += len) > failAfter) throw new IOException("No space left on device");
+                    super.write(b, off, len);
+                }
+
+                @Override
+                public void write(byte[] b) throws IOException {
+                    write(b, 0, b.length);
+                }
+
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[]{(byte) b}, 0, 1);
+                }
+            };
+            TextgenException e = assertThrows(TextgenException.class,
+                    () -> Checkpoint.write(p, net, VOCAB, CONFIG, STATE, PROV, java.util.Map.of(), full), "fail after " + failAfter + " of " + before.length);
+            assertEquals(1, e.exitCode());
+            assertFalse(e.getMessage().contains("\n"));
+            assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("previous checkpoint there is intact"), e.getMessage());
+            assertArrayEquals(before, Files.readAllBytes(p), "previous checkpoint untouched");
+            try (var s = Files.list(dir)) {
+                assertTrue(s.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
+            }
         }
-        assertTrue(Files.size(p) > 0);
+        assertEquals(STATE, Checkpoint.read(p, true).state());
+    }
+
+    @Test
+    void carriedStateRoundTripsExactly() {
+        CarriedStateNetwork net = TestModels.net(VOCAB.size(), 2, 8, 5);
+        net.fitCarryingState(new BatchSource(TestModels.randomIds(100, VOCAB.size(), 1), VOCAB.size(), 3, 5,
+                RunConfig.Sampling.CONSECUTIVE, 1).batch(0, 0));
+        var carried = net.trainingState();
+        assertEquals(2, carried.size());
+        Path p = dir.resolve("s.zip");
+        RunConfig cfg = ConfigLoader.load(null, List.of("model.hiddenSize=8", "model.layers=2", "training.batchSize=3"));
+        Checkpoint.write(p, net, VOCAB, cfg, STATE, PROV, carried);
+        var back = Checkpoint.read(p, true).carried();
+        assertEquals(carried.keySet(), back.keySet());
+        carried.forEach((layer, m) -> m.forEach((k, v) -> assertEquals(v, back.get(layer).get(k), layer + "/" + k)));
     }
 }

@@ -72,4 +72,50 @@ class ProcessEndToEndTest {
         Checkpoint.Loaded l = Checkpoint.read(dir.resolve("run/latest.zip"), true);
         assertEquals(result.get("iterations").asLong(), l.state().iteration());
     }
+
+    /**
+     * kill -9 at random moments, ten times over (many of them mid-save: a checkpoint every 3 iterations): each time
+     * latest.zip loads, is at most one checkpoint behind the index, never goes back, and --resume continues from it.
+     */
+    @Test
+    void killMinus9AtRandomMomentsNeverLosesMoreThanOneCheckpoint() throws Exception {
+        Path corpus = Files.writeString(dir.resolve("k.txt"), "abcde fghij klmno\n".repeat(400));
+        java.util.Random random = new java.util.Random(7);
+        long previous = 0;
+        for (int round = 0; round < 10; round++) {
+            List<String> args = new ArrayList<>(round == 0
+                    ? List.of("train", "--corpus", corpus.toString(), "--run-dir", "krun", "--set", "model.hiddenSize=16",
+                    "--set", "model.layers=1", "--set", "training.batchSize=4", "--set", "training.tbpttLength=10",
+                    "--set", "training.evalEvery=3", "--set", "training.sampleLength=0", "--set", "training.keepLast=2",
+                    "--set", "training.maxEpochs=100000")
+                    : List.of("train", "--resume", "krun"));
+            Process p = start(dir, args.toArray(String[]::new));
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("run directory")) {
+                // wait until training has started
+            }
+            final int r = round;
+            assertNotNull(line, () -> "round " + r + " did not start");
+            Thread drain = new Thread(() -> out.lines().forEach(l -> { })); // keep the child's stdout flowing
+            drain.setDaemon(true);
+            drain.start();
+            if (round > 0) assertTrue(line.contains("resuming at iteration " + String.format(java.util.Locale.ROOT, "%,d", previous)), line);
+            Thread.sleep(300 + random.nextInt(1200));
+            if (!p.isAlive()) {
+                fail("round " + round + " ended by itself with exit code " + p.exitValue() + ": "
+                        + new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+            assertEquals(0, new ProcessBuilder("kill", "-KILL", Long.toString(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            Checkpoint.Loaded l = Checkpoint.read(dir.resolve("krun/latest.zip"), true);
+            long newestListed = textgen.checkpoint.RunDirectory.readIndex(dir.resolve("krun")).checkpoints().stream()
+                    .mapToLong(textgen.checkpoint.RunDirectory.Entry::iteration).max().orElseThrow();
+            long latest = l.state().iteration();
+            assertTrue(latest == newestListed || latest == newestListed - 3, "round " + round + ": latest " + latest + ", index " + newestListed);
+            assertTrue(latest >= previous, "round " + round + ": latest went back from " + previous + " to " + latest);
+            previous = latest;
+        }
+        assertTrue(previous > 30, "training progressed across the kills: " + previous);
+    }
 }
