@@ -203,12 +203,7 @@ public final class Checkpoint {
             RunConfig config = ConfigLoader.fromStoredYaml(readText(zip, CONFIG), name + " " + CONFIG);
             TrainingState state = JSON.treeToValue(meta.path("state"), TrainingState.class);
             if (state == null) throw TextgenException.usage(name + ": " + META + " has no training state");
-            MultiLayerNetwork net;
-            try {
-                net = CarriedStateNetwork.from(ModelSerializer.restoreMultiLayerNetwork(path.toFile(), withUpdater));
-            } catch (Exception | OutOfMemoryError e) {
-                throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + oneLine(e));
-            }
+            MultiLayerNetwork net = restore(zip, withUpdater, name);
             long nOut = net.layerSize(net.getnLayers() - 1);
             long nIn = net.layerInputSize(0);
             if (nOut != vocab.size() || nIn != vocab.size()) {
@@ -216,7 +211,7 @@ public final class Checkpoint {
                         + nIn + " inputs and predicts " + nOut + " classes");
             }
             Map<Integer, Map<String, INDArray>> carried = zip.getEntry(CARRIED) == null ? Map.of()
-                    : CarriedState.decode(readBytes(zip, CARRIED), net, config.training().batchSize(), name);
+                    : CarriedState.decode(readBytes(zip, CARRIED, 64L << 20), net, config.training().batchSize(), name);
             return new Loaded(net, vocab, config, state, carried, meta, path);
         } catch (TextgenException e) {
             throw e;
@@ -225,6 +220,68 @@ public final class Checkpoint {
         } catch (IOException | RuntimeException e) {
             throw TextgenException.usage(name + " cannot be read: " + oneLine(e));
         }
+    }
+
+    /** Largest network textgen loads (4 GiB of float32 parameters would not fit the memory it runs in anyway). */
+    private static final long MAX_PARAMS = 1L << 30;
+
+    /**
+     * Restores the network as DL4J's ModelSerializer would (configuration, parameters, updater state), but checks
+     * every size first: the parameter count the configuration implies must be plausible, the entries must hold
+     * exactly that many floats, and arrays are rebuilt from their data alone, never from the shape header stored
+     * beside it (a damaged header made DL4J read past its buffer and crash the JVM; found by FuzzTest).
+     */
+    private static MultiLayerNetwork restore(ZipFile zip, boolean withUpdater, String name) throws IOException {
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration conf;
+        long params = 0;
+        try {
+            conf = org.deeplearning4j.nn.conf.MultiLayerConfiguration.fromJson(readText(zip, "configuration.json"));
+            for (org.deeplearning4j.nn.conf.NeuralNetConfiguration c : conf.getConfs()) {
+                long n = c.getLayer().initializer().numParams(c);
+                if (n < 0 || n > MAX_PARAMS) { params = -1; break; }
+                params += n;
+                if (params > MAX_PARAMS) break;
+            }
+        } catch (RuntimeException e) {
+            throw TextgenException.usage(name + ": configuration.json is not a network configuration DL4J understands: " + oneLine(e));
+        }
+        if (params <= 0 || params > MAX_PARAMS) {
+            throw TextgenException.usage(name + ": configuration.json describes " + params + " parameters: implausible, refused");
+        }
+        try {
+            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withLstm(conf,
+                    textgen.model.NetworkFactory.useFastLstm()));
+            net.init(floats(zip, "coefficients.bin", params, name), false);
+            if (withUpdater && zip.getEntry("updaterState.bin") != null) {
+                INDArray view = net.getUpdater().getStateViewArray();
+                long n = view == null ? 0 : view.length();
+                if (n > 0) net.getUpdater().setStateViewArray(net, floats(zip, "updaterState.bin", n, name), false);
+            }
+            return net;
+        } catch (TextgenException e) {
+            throw e;
+        } catch (Exception | OutOfMemoryError e) {
+            throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + oneLine(e));
+        }
+    }
+
+    /** A float32 row vector of exactly {@code n} values from an entry written by Nd4j.write. */
+    private static INDArray floats(ZipFile zip, String entry, long n, String name) throws IOException {
+        byte[] bytes = readBytes(zip, entry, n * 4 + (1 << 16));
+        if (bytes.length < n * 4 || bytes.length > n * 4 + (1 << 16)) {
+            throw TextgenException.usage(name + ": " + entry + " holds " + bytes.length + " bytes, not the " + n * 4
+                    + " that " + n + " float parameters need: damaged");
+        }
+        org.nd4j.linalg.api.buffer.DataBuffer data;
+        try {
+            data = org.nd4j.linalg.factory.Nd4j.read(new java.io.DataInputStream(new ByteArrayInputStream(bytes))).data();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            throw TextgenException.usage(name + ": " + entry + " is damaged: " + oneLine(e));
+        }
+        if (data == null || data.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT || data.length() != n) {
+            throw TextgenException.usage(name + ": " + entry + " does not hold " + n + " float32 values: damaged");
+        }
+        return org.nd4j.linalg.factory.Nd4j.create(data.asFloat(), new long[]{1, n}, 'c');
     }
 
     private static boolean isJavaSerialized(ZipFile zip, ZipEntry e) throws IOException {
@@ -257,13 +314,13 @@ public final class Checkpoint {
     }
 
     private static String readText(ZipFile zip, String entry) throws IOException {
-        return new String(readBytes(zip, entry), StandardCharsets.UTF_8);
+        return new String(readBytes(zip, entry, 16 << 20), StandardCharsets.UTF_8);
     }
 
-    /** An entry's bytes, at most 256 MiB whatever its header claims (a damaged size field cannot exhaust memory). */
-    private static byte[] readBytes(ZipFile zip, String entry) throws IOException {
+    /** An entry's bytes, at most {@code limit} whatever its header claims (a damaged size field cannot exhaust memory). */
+    private static byte[] readBytes(ZipFile zip, String entry, long limitBytes) throws IOException {
         ZipEntry e = zip.getEntry(entry);
-        int limit = 256 << 20;
+        int limit = (int) Math.min(Integer.MAX_VALUE - 16, limitBytes);
         if (e.getSize() > limit) throw TextgenException.usage("entry " + entry + " is implausibly large");
         try (InputStream in = zip.getInputStream(e)) {
             byte[] bytes = in.readNBytes(limit);
