@@ -99,11 +99,13 @@ public final class RunDirectory {
         // the index first, then the links: a crash between them leaves latest.zip one checkpoint behind, never dangling
         Index old = readIndex(dir);
         java.util.List<Entry> list = new java.util.ArrayList<>(old.checkpoints());
-        list.removeIf(e -> e.file().equals(name));
-        list.add(new Entry(name, iteration, epochs, valLoss, java.time.Instant.now().toString()));
         String bestFile = best ? name : old.best();
         java.util.List<Entry> kept = new java.util.ArrayList<>();
         java.util.List<Entry> dropped = new java.util.ArrayList<>();
+        // a checkpoint of the same iteration (a time-based one, then the final evaluation) is replaced
+        list.removeIf(e -> e.iteration() == iteration && !e.file().equals(name) && !e.file().equals(bestFile) && dropped.add(e));
+        list.removeIf(e -> e.file().equals(name));
+        list.add(new Entry(name, iteration, epochs, valLoss, java.time.Instant.now().toString()));
         for (int i = 0; i < list.size(); i++) {
             Entry e = list.get(i);
             if (i >= list.size() - keepLast || e.file().equals(bestFile)) kept.add(e);

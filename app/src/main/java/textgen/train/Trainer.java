@@ -118,6 +118,7 @@ public final class Trainer {
         double lastVal = Double.NaN;
         long sessionIterations = 0;
         long lastSaveIteration = iteration;
+        long lastEvalIteration = iteration;
         long restoredFrom = -1; // iteration of the checkpoint the divergence guard last rolled back to
         double lastSaveSeconds = 0;
         boolean interrupted = false;
@@ -216,6 +217,7 @@ public final class Trainer {
                 lastVal = ev.valLoss();
                 if (ev.best()) best = ev.valLoss();
                 lastSaveIteration = iteration;
+                lastEvalIteration = iteration;
                 lastSaveSeconds = elapsed(sessionStart);
             } else if (tc.checkpointMinutes() > 0 && elapsed(sessionStart) - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
                 save(net, now, epochs, false, tc.sampling() == Sampling.CONSECUTIVE ? net.trainingState() : Map.of());
@@ -225,7 +227,7 @@ public final class Trainer {
         }
         double epochs = Math.min(tc.maxEpochs(), epoch + (double) k / source.batchesPerEpoch());
         double el = elapsedBefore + elapsed(sessionStart);
-        if (iteration > 0 && lastSaveIteration != iteration) {
+        if (iteration > 0 && lastEvalIteration != iteration) {
             TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
                     recent, lowest, lrScale, rollbacks);
             Evaluation ev = evaluate(net, now, epochs, smoothed);

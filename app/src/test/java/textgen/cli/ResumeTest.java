@@ -141,6 +141,18 @@ class ResumeTest {
     }
 
     @Test
+    void timeBasedCheckpointsComeBetweenEvaluations() throws IOException {
+        Path run = dir.resolve("timed");
+        ok("train", "--config", config.toString(), "--run-dir", run.toString(), "--max-iterations", "5",
+                "--set", "training.evalEvery=1000", "--set", "training.checkpointMinutes=0.000001", "--set", "training.keepLast=10");
+        List<RunDirectory.Entry> cps = RunDirectory.readIndex(run).checkpoints();
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), cps.stream().map(RunDirectory.Entry::iteration).toList());
+        assertEquals("iter-00000001.zip", cps.get(0).file(), "no validation loss in the name of a time-based checkpoint");
+        assertTrue(Double.isNaN(cps.get(0).valLoss()));
+        assertTrue(Double.isFinite(cps.get(4).valLoss()), "the final checkpoint is evaluated");
+    }
+
+    @Test
     void divergenceRollsBackCutsTheLearningRateAndGivesUpWithExitOne() throws IOException {
         // Adam at lr 10 explodes at once; each rollback cuts it 1000-fold, so the second attempt (lr 0.01) trains
         Path run = dir.resolve("diverge-recovers");
