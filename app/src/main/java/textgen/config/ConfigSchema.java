@@ -20,6 +20,8 @@ public final class ConfigSchema {
             ConfigKey.integer("training.tbpttLength", 64, 1, 10000, "truncated-BPTT length: time steps per minibatch"),
             ConfigKey.choice("training.sampling", "consecutive", List.of("consecutive", "random"),
                     "consecutive: batchSize parallel streams, hidden state carried across minibatches; random: random windows, fresh state"),
+            ConfigKey.real("training.stateResetProbability", 0.02, 0, false, 1,
+                    "consecutive sampling: chance per stream and minibatch that its carried state restarts from zero (0 = only at epoch starts)"),
             ConfigKey.real("training.learningRate", 2e-3, 0, true, 10, "Adam learning rate"),
             ConfigKey.real("training.lrDecay", 1.0, 0, true, 1, "multiply the learning rate by this after every epoch past training.lrDecayAfter"),
             ConfigKey.integer("training.lrDecayAfter", 0, 0, 1_000_000, "epochs before training.lrDecay starts"),

@@ -14,7 +14,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
 
     public enum Sampling { CONSECUTIVE, RANDOM }
 
-    public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double learningRate, double lrDecay,
+    public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double stateResetProbability, double learningRate, double lrDecay,
                                  int lrDecayAfter, double gradientClip, int maxEpochs, long maxIterations, double maxMinutes,
                                  int evalEvery, int sampleLength, double sampleTemperature, int keepLast,
                                  double checkpointMinutes, double divergenceFactor, double divergenceLrCut, int maxRollbacks,
@@ -28,6 +28,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
                 new ModelConfig((Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
                 new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
                         Sampling.valueOf(((String) v.get("training.sampling")).toUpperCase()),
+                        (Double) v.get("training.stateResetProbability"),
                         (Double) v.get("training.learningRate"), (Double) v.get("training.lrDecay"),
                         (Integer) v.get("training.lrDecayAfter"), (Double) v.get("training.gradientClip"),
                         (Integer) v.get("training.maxEpochs"), (Long) v.get("training.maxIterations"),
@@ -51,6 +52,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("training.batchSize", t.batchSize);
         v.put("training.tbpttLength", t.tbpttLength);
         v.put("training.sampling", t.sampling.name().toLowerCase());
+        v.put("training.stateResetProbability", t.stateResetProbability);
         v.put("training.learningRate", t.learningRate);
         v.put("training.lrDecay", t.lrDecay);
         v.put("training.lrDecayAfter", t.lrDecayAfter);

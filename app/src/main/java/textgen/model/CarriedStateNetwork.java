@@ -46,6 +46,19 @@ public class CarriedStateNetwork extends MultiLayerNetwork {
         super.rnnClearPreviousState();
     }
 
+    /** Zeroes the carried state of the given rows (streams) only, in both the TBPTT map and the map backprop re-runs from. */
+    public void resetRows(int[] rows) {
+        if (rows.length == 0) return;
+        Map<Integer, Map<String, INDArray>> state = trainingState();
+        if (state.values().stream().allMatch(Map::isEmpty)) return;
+        for (Map<String, INDArray> m : state.values()) {
+            for (INDArray a : m.values()) {
+                for (int r : rows) a.getRow(r).assign(0);
+            }
+        }
+        restoreTrainingState(state);
+    }
+
     /** The carried training state of every recurrent layer (layer index -> state map), to set aside around evaluation. */
     public Map<Integer, Map<String, INDArray>> trainingState() {
         Map<Integer, Map<String, INDArray>> state = new HashMap<>();

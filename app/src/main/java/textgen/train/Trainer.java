@@ -145,6 +145,9 @@ public final class Trainer {
             if (k == 0) net.resetTrainingState();
             else if (entering) net.restoreTrainingState(pos.carried);
             entering = false;
+            if (k > 0 && tc.stateResetProbability() > 0 && tc.sampling() == Sampling.CONSECUTIVE) {
+                net.resetRows(resetRows(epoch, k, tc));
+            }
 
             DataSet batch = source.batch(epoch, k);
             Nd4j.getRandom().setSeed(tc.seed() * 1_000_003L + iteration); // dropout masks depend on the iteration only
@@ -292,6 +295,12 @@ public final class Trainer {
                       Map<Integer, Map<String, INDArray>> carried) {
         return runDir.saveCheckpoint(state.iteration(), epochs, state.valLoss(), best, config.training().keepLast(),
                 file -> Checkpoint.write(file, net, corpus.vocabulary(), config, state, provenance, carried));
+    }
+
+    /** The streams whose carried state restarts at minibatch k of an epoch: drawn from (seed, epoch, k), so resume replays them. */
+    private static int[] resetRows(int epoch, int k, TrainingConfig tc) {
+        SplittableRandom rng = new SplittableRandom(tc.seed() * 0x2545F4914F6CDD1DL + epoch * 1_000_003L + k);
+        return java.util.stream.IntStream.range(0, tc.batchSize()).filter(b -> rng.nextDouble() < tc.stateResetProbability()).toArray();
     }
 
     private static String fmt(double d) {

@@ -83,4 +83,25 @@ class CarriedStateNetworkTest {
         assertEquals(net.getUpdater().getStateViewArray(), copy.getUpdater().getStateViewArray());
         assertTrue(Nd4j.getExecutioner() != null);
     }
+
+    @Test
+    void resetRowsZeroesOnlyThoseStreamsInBothStateMaps() {
+        int[] ids = TestModels.randomIds(200, V, 3);
+        BatchSource src = new BatchSource(ids, V, B, T, RunConfig.Sampling.CONSECUTIVE, 1);
+        CarriedStateNetwork net = TestModels.net(V, 2, H, T);
+        net.fitCarryingState(src.batch(0, 0));
+        Map<Integer, Map<String, INDArray>> before = net.trainingState();
+        net.resetRows(new int[]{1});
+        Map<Integer, Map<String, INDArray>> after = net.trainingState();
+        for (int layer : before.keySet()) {
+            for (String k : before.get(layer).keySet()) {
+                INDArray b = before.get(layer).get(k), a = after.get(layer).get(k);
+                assertEquals(0.0, a.getRow(1).norm1Number().doubleValue(), 0.0, "stream 1 restarts from zero");
+                assertTrue(b.getRow(1).norm1Number().doubleValue() > 0);
+                assertEquals(b.getRow(0), a.getRow(0), "other streams keep their state");
+                assertEquals(b.getRow(2), a.getRow(2));
+                assertEquals(a.getRow(1), net.rnnGetPreviousState(layer).get(k).getRow(1), "the map backprop re-runs from agrees");
+            }
+        }
+    }
 }
