@@ -49,6 +49,30 @@ class QualityTest {
         assertEquals(0, r.code(), r.err());
         JsonNode j = JSON.readTree(r.lastLine());
         assertTrue(j.get("best_val_loss").asDouble() < 0.42, "validation loss: " + j);
-        assertTrue(j.get("exact_match").asDouble() >= 0.02, "held-out numbers read exactly: " + j);
+        assertTrue(j.get("exact_match").asDouble() >= 0.10, "held-out numbers read exactly: " + j);
+    }
+
+    /**
+     * configs/addition.yaml's recipe on 2-digit problems (the Keras addition task): 40,000 problems, 650 iterations of a
+     * 2 x 96 model at a constant learning rate (about 90 s here), then greedy completion of 300 held-out problems.
+     * (With the config's decay of 0.8 per epoch, an epoch being 127 iterations here, it reached 54%.) Measured: 91% exact (33% after 450
+     * iterations); a model that has not learned to add gets about 1% (a 2- or 3-digit sum guessed from its length).
+     */
+    @Test
+    void additionCompletesHeldOutProblemsExactly() throws Exception {
+        Path train = dir.resolve("add.txt"), held = dir.resolve("add.tsv");
+        TestCli.Result c = TestCli.run("corpus", "addition", "--count", "40000", "--max-digits", "2", "--seed", "3",
+                "--out", train.toString(), "--holdout", "300", "--holdout-out", held.toString());
+        assertEquals(0, c.code(), c.err());
+        TestCli.Result r = TestCli.run("train", "--config", "../configs/addition.yaml", "--corpus", train.toString(),
+                "--run-dir", dir.resolve("add").toString(), "--max-iterations", "650", "--set", "model.hiddenSize=96",
+                "--set", "training.batchSize=64", "--set", "training.tbpttLength=32", "--set", "training.learningRate=0.006",
+                "--set", "training.lrDecay=1", "--set", "training.seed=42", "--set", "training.evalEvery=650");
+        assertEquals(0, r.code(), r.err());
+        TestCli.Result s = TestCli.run("sample", "--model", dir.resolve("add").toString(), "--prompts", held.toString(),
+                "--greedy", "--stop", "\\n", "--length", "5", "--json");
+        assertEquals(0, s.code(), s.err());
+        double exact = JSON.readTree(s.lastLine()).get("exact_match").asDouble();
+        assertTrue(exact >= 0.6, "held-out 2-digit problems completed exactly: " + exact);
     }
 }
