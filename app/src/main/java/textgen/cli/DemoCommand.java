@@ -69,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
         train.forEach(p -> text.append(p.line()).append('\n'));
 
         RunConfig cfg = ConfigLoader.load(null, List.of("model.layers=2", "model.hiddenSize=128", "training.batchSize=64",
-                "training.tbpttLength=40", "training.learningRate=0.004", "training.lrDecay=0.85", "training.lrDecayAfter=2",
+                "training.tbpttLength=40", "training.sampling=random", "training.learningRate=0.004", "training.lrDecay=0.85", "training.lrDecayAfter=2",
                 "training.maxEpochs=100", "training.maxMinutes=" + minutes, "training.evalEvery=200", "training.sampleLength=0",
                 "corpus.validationFraction=0.02", "corpus.path=" + dirPath.toAbsolutePath().resolve("train.txt"), "training.seed=3"));
         Corpus corpus = Corpus.split(text.toString(), cfg.corpus().validationFraction(), "generated addition corpus", Corpus.sha256(text.toString()));
