@@ -114,13 +114,7 @@ public final class RunDirectory {
         writeAtomically(INDEX, json(new Index(kept, bestFile)));
         linkAtomically(file, latest());
         if (best) linkAtomically(file, best());
-        for (Entry e : dropped) {
-            try {
-                Files.deleteIfExists(dir.resolve(e.file()));
-            } catch (IOException ex) {
-                // an old checkpoint left behind is harmless; the index no longer lists it
-            }
-        }
+        delete(dropped);
         return file;
     }
 
@@ -146,11 +140,16 @@ public final class RunDirectory {
         for (Entry e : old.checkpoints()) (e.iteration() <= iteration || e.file().equals(old.best()) ? kept : dropped).add(e);
         writeAtomically(INDEX, json(new Index(kept, old.best())));
         if (to != null) linkAtomically(to, latest());
-        for (Entry e : dropped) {
+        delete(dropped);
+    }
+
+    /** Deletes checkpoints the index no longer lists; one left behind is harmless. */
+    private void delete(java.util.List<Entry> entries) {
+        for (Entry e : entries) {
             try {
                 Files.deleteIfExists(dir.resolve(e.file()));
             } catch (IOException ex) {
-                // harmless: no longer listed
+                // not listed any more: harmless
             }
         }
     }
@@ -182,11 +181,22 @@ public final class RunDirectory {
 
     /** Writes a small file through a temporary file and a rename. */
     public void writeAtomically(String name, byte[] content) {
-        Path to = dir.resolve(name);
+        replaceAtomically(dir.resolve(name), "file", tmp -> Files.write(tmp, content));
+    }
+
+    private interface Fill {
+        void into(Path tmp) throws IOException;
+    }
+
+    /**
+     * Replaces {@code to} with what {@code fill} writes into a temporary sibling, flushed to disk and renamed over
+     * {@code to}: {@code to} is always a whole file. On failure the temporary file is removed and {@code to} untouched.
+     */
+    private static void replaceAtomically(Path to, String what, Fill fill) {
         Path tmp = null;
         try {
             tmp = temporarySibling(to);
-            Files.write(tmp, content);
+            fill.into(tmp);
             try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
@@ -198,7 +208,7 @@ public final class RunDirectory {
                 // report the write failure
             }
             throw TextgenException.runtime("could not write " + to + ": " + e.getMessage()
-                    + (Files.exists(to) ? " (the previous file there is intact)" : ""), e);
+                    + (Files.exists(to) ? " (the previous " + what + " there is intact)" : ""), e);
         }
     }
 
@@ -216,23 +226,7 @@ public final class RunDirectory {
 
     /** Copies {@code from} over {@code to} through a temporary file, so {@code to} is always a whole file. */
     public void copyAtomically(Path from, Path to) {
-        Path tmp = null;
-        try {
-            tmp = temporarySibling(to);
-            Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            try {
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the copy already failed; report that
-            }
-            throw TextgenException.runtime("could not write checkpoint " + to + ": " + e.getMessage()
-                    + (Files.exists(to) ? " (the previous checkpoint there is intact)" : ""), e);
-        }
+        replaceAtomically(to, "checkpoint", tmp -> Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
     }
 
     /**
