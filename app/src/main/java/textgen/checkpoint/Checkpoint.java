@@ -201,8 +201,7 @@ public final class Checkpoint {
             }
             Vocabulary vocab = readVocabulary(readJson(zip, VOCABULARY, name), name);
             RunConfig config = ConfigLoader.fromStoredYaml(readText(zip, CONFIG), name + " " + CONFIG);
-            TrainingState state = JSON.treeToValue(meta.path("state"), TrainingState.class);
-            if (state == null) throw TextgenException.usage(name + ": " + META + " has no training state");
+            TrainingState state = trainingState(meta.path("state"), name);
             MultiLayerNetwork net = restore(zip, withUpdater, name);
             long nOut = net.layerSize(net.getnLayers() - 1);
             long nIn = net.layerInputSize(0);
@@ -220,6 +219,26 @@ public final class Checkpoint {
         } catch (IOException | RuntimeException e) {
             throw TextgenException.usage(name + " cannot be read: " + oneLine(e));
         }
+    }
+
+    /**
+     * The training state, field by field: a field that a checkpoint from an earlier textgen lacks takes its neutral
+     * value (no learning-rate cut, no running means yet) instead of Jackson's 0, which would mean a learning rate of
+     * zero and a divergence guard that fires at once on resume.
+     */
+    static TrainingState trainingState(JsonNode s, String name) {
+        if (!s.isObject() || !s.path("iteration").canConvertToLong())
+            throw TextgenException.usage(name + ": " + META + " has no training state");
+        double trainSeconds = s.path("trainSeconds").asDouble(0);
+        return new TrainingState(s.path("iteration").asLong(), s.path("epoch").asInt(), s.path("batchInEpoch").asInt(),
+                s.path("tokensSeen").asLong(), number(s, "valLoss", Double.NaN), number(s, "bestValLoss", Double.NaN), trainSeconds,
+                number(s, "elapsedSeconds", trainSeconds), number(s, "smoothedLoss", Double.NaN), number(s, "recentLoss", Double.NaN),
+                number(s, "lowestMean", Double.NaN), number(s, "lrScale", 1.0), s.path("rollbacks").asInt(0));
+    }
+
+    private static double number(JsonNode s, String field, double absent) {
+        JsonNode n = s.get(field);
+        return n == null || n.isNull() ? absent : n.asDouble(absent);
     }
 
     /** Largest network textgen loads (4 GiB of float32 parameters would not fit the memory it runs in anyway). */

@@ -216,4 +216,14 @@ class CheckpointTest {
         assertEquals(carried.keySet(), back.keySet());
         carried.forEach((layer, m) -> m.forEach((k, v) -> assertEquals(v, back.get(layer).get(k), layer + "/" + k)));
     }
+
+    @Test
+    void stateFromAnEarlierFormatTakesNeutralValues() throws IOException {
+        // what session-1 checkpoints stored: no elapsed time, running means, learning-rate cut or rollbacks
+        var old = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                "{\"iteration\":500,\"epoch\":1,\"batchInEpoch\":10,\"tokensSeen\":1000,\"valLoss\":\"NaN\",\"bestValLoss\":1.7,\"trainSeconds\":60.0}");
+        TrainingState s = Checkpoint.trainingState(old, "c");
+        assertEquals(new TrainingState(500, 1, 10, 1000, Double.NaN, 1.7, 60, 60, Double.NaN, Double.NaN, Double.NaN, 1.0, 0), s);
+        assertEquals(STATE, Checkpoint.trainingState(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(STATE), "c"));
+    }
 }
