@@ -56,10 +56,7 @@ final class ConsoleProgress implements TrainingListener {
 
     @Override
     public void onEvaluation(Trainer.Evaluation e) {
-        if (lineOpen) {
-            out.print("\r\u001b[K");
-            lineOpen = false;
-        }
+        endProgressLine();
         out.printf(Locale.ROOT, "iter %,d  epoch %.2f  train loss %.4f  val loss %.4f nats/char (%.3f bits)%s%n",
                 e.iteration(), e.epochs(), e.trainLoss(), e.valLoss(), e.valLoss() / Math.log(2), e.best() ? "  best, saved" : "  saved");
         if (!e.sample().isEmpty()) {
@@ -72,13 +69,18 @@ final class ConsoleProgress implements TrainingListener {
 
     @Override
     public void onRollback(Trainer.Rollback r) {
+        endProgressLine();
+        out.printf(Locale.ROOT, "diverged at iteration %,d (loss %.4g, lowest running mean %.4g): rolled back to iteration %,d, learning rate now %.3g (rollback %d of %d)%n",
+                r.iteration(), r.loss(), r.lowestMean(), r.toIteration(), r.newLearningRate(), r.rollbacks(), r.maxRollbacks());
+        out.flush();
+    }
+
+    /** Clears the progress line a terminal is showing, so a full line can be printed in its place. */
+    private void endProgressLine() {
         if (lineOpen) {
             out.print("\r\u001b[K");
             lineOpen = false;
         }
-        out.printf(Locale.ROOT, "diverged at iteration %,d (loss %.4g, lowest running mean %.4g): rolled back to iteration %,d, learning rate now %.3g (rollback %d of %d)%n",
-                r.iteration(), r.loss(), r.runningMean(), r.toIteration(), r.newLearningRate(), r.rollbacks(), r.maxRollbacks());
-        out.flush();
     }
 
     static String clock(double seconds) {

@@ -46,7 +46,7 @@ public final class Trainer {
     }
 
     /** The divergence guard rolled back: the loss at {@code iteration}, now continuing from {@code toIteration}. */
-    public record Rollback(long iteration, double loss, double runningMean, long toIteration, double newLearningRate,
+    public record Rollback(long iteration, double loss, double lowestMean, long toIteration, double newLearningRate,
                            int rollbacks, int maxRollbacks) {
     }
 
@@ -174,7 +174,7 @@ public final class Trainer {
                 }
                 lrScale *= tc.divergenceLrCut();
                 long divergedAt = iteration + 1;
-                double runningMean = lowest;
+                double lowestBefore = lowest;
                 // the latest checkpoint; if it diverged again before a newer one was written, the one before it
                 Path target = runDir.checkpointBefore(restoredFrom >= 0 && lastSaveIteration == restoredFrom ? restoredFrom : Long.MAX_VALUE);
                 pos = target != null ? restore(target) : Position.start(fresh(initParams));
@@ -193,7 +193,7 @@ public final class Trainer {
                 lastSaveIteration = iteration;
                 lr = Double.NaN;
                 entering = true;
-                Rollback rb = new Rollback(divergedAt, loss, runningMean, iteration,
+                Rollback rb = new Rollback(divergedAt, loss, lowestBefore, iteration,
                         tc.learningRate() * lrScale * Math.pow(tc.lrDecay(), Math.max(0, epoch - tc.lrDecayAfter())), rollbacks,
                         tc.maxRollbacks());
                 listeners.forEach(l -> l.onRollback(rb));
