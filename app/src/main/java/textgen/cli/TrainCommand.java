@@ -103,8 +103,7 @@ final class TrainCommand implements Callable<Integer> {
         RunDirectory dir = RunDirectory.create(runDir != null ? runDir : defaultRunDir());
         dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
         if (init != null) out.println("fine-tuning from " + init.path() + " (vocabulary of " + init.vocabulary().size() + " characters kept)");
-        Checkpoint.Loaded from = init;
-        return run(out, new Setup(trainer, dir, null, from == null ? null : from.network().params()));
+        return run(out, new Setup(trainer, dir, null, init == null ? null : init.network().params()));
     }
 
     private record Setup(Trainer trainer, RunDirectory dir, Checkpoint.Loaded resumeFrom, org.nd4j.linalg.api.ndarray.INDArray initParams) {
@@ -124,7 +123,8 @@ final class TrainCommand implements Callable<Integer> {
             allowed.add(o);
         }
         RunConfig cfg = ConfigLoader.override(last.config(), allowed);
-        Corpus data = Corpus.load(cfg.corpus(), last.vocabulary(), false);
+        // unknown characters are skipped here only so that a changed corpus is reported as changed, just below
+        Corpus data = Corpus.load(cfg.corpus(), last.vocabulary(), true);
         String recorded = last.meta().path("corpusSha256").asText();
         if (!recorded.equals(data.sha256())) {
             throw TextgenException.usage("corpus " + cfg.corpus().path() + " has changed since the run started (SHA-256 " + data.sha256()
