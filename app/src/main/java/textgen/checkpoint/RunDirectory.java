@@ -88,8 +88,8 @@ public final class RunDirectory {
     }
 
     /**
-     * Records a checkpoint written by {@code writer} (given the path to write atomically): makes it latest (and best),
-     * updates the index, then deletes checkpoints beyond the last {@code keepLast} that are not the best.
+     * Records a checkpoint written by {@code writer} (given the path to write atomically): updates the index, makes it
+     * latest (and best), then deletes checkpoints beyond the last {@code keepLast} that are not the best.
      */
     public Path saveCheckpoint(long iteration, double epochs, double valLoss, boolean best, int keepLast,
                                java.util.function.Consumer<Path> writer) {
