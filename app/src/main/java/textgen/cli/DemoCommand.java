@@ -45,6 +45,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--minutes", paramLabel = "M", defaultValue = "4", description = "Training time.")
     double minutes;
 
+    @Option(names = "--max-iterations", paramLabel = "N", defaultValue = "0",
+            description = "Also stop after N iterations (0 = no limit): the same run on any machine, e.g. for tests.")
+    long maxIterations;
+
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Where the corpus and checkpoints go (default: runs/demo-<time>).")
     Path runDir;
 
@@ -59,6 +63,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!(minutes > 0 && minutes <= 1e6)) throw new ParameterException(spec.commandLine(), "--minutes must be > 0, got " + minutes);
+        if (maxIterations < 0) throw new ParameterException(spec.commandLine(), "--max-iterations must be >= 0, got " + maxIterations);
         if (show < 0) throw new ParameterException(spec.commandLine(), "--show must be >= 0, got " + show);
         PrintWriter out = spec.commandLine().getOut();
         Path dirPath = runDir != null ? runDir
@@ -70,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
 
         RunConfig cfg = ConfigLoader.load(null, List.of("model.layers=2", "model.hiddenSize=128", "training.batchSize=64",
                 "training.tbpttLength=40", "training.sampling=random", "training.learningRate=0.004", "training.lrDecay=0.85", "training.lrDecayAfter=2",
-                "training.maxEpochs=100", "training.maxMinutes=" + minutes, "training.evalEvery=200", "training.sampleLength=0",
+                "training.maxEpochs=100", "training.maxMinutes=" + minutes, "training.maxIterations=" + maxIterations, "training.evalEvery=200", "training.sampleLength=0",
                 "corpus.validationFraction=0.02", "corpus.path=" + dirPath.toAbsolutePath().resolve("train.txt"), "training.seed=3"));
         Corpus corpus = Corpus.split(text.toString(), cfg.corpus().validationFraction(), "generated addition corpus", Corpus.sha256(text.toString()));
         Trainer trainer = new Trainer(cfg, corpus, List.of(new ConsoleProgress(out, System.console() != null, 10)), root.stop::requested);
