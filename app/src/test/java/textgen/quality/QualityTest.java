@@ -40,7 +40,7 @@ class QualityTest {
 
     /**
      * The quick-start demo, shortened to 400 iterations (not minutes: a time limit made the run, and the result, depend
-     * on the machine's load; 403 iterations in 2 minutes once scored 5.3%). Measured at 400: val 0.408, 8.3% exact.
+     * on the machine's load; 403 iterations in 2 minutes once scored 5.3%). Measured at 400: val 0.408, 8.3% exact (5.3% at a neighbouring checkpoint), so the bounds are 0.44 and 3%.
      * Numbers in words and digits. Uniform guessing scores about 3.3 nats/char; a model
      * that learned the words but not their digits about 0.45 (the number is free, about 9 nats a line, and so are its
      * roughly 4 digits, over about 40 characters); guessing a held-out number's digits exactly is about 1 in 10,000.
@@ -50,8 +50,8 @@ class QualityTest {
         TestCli.Result r = TestCli.run("demo", "--minutes", "10", "--max-iterations", "400", "--show", "0", "--run-dir", dir.resolve("demo").toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = JSON.readTree(r.lastLine());
-        assertTrue(j.get("best_val_loss").asDouble() < 0.42, "validation loss: " + j);
-        assertTrue(j.get("exact_match").asDouble() >= 0.04, "held-out numbers read exactly: " + j);
+        assertTrue(j.get("best_val_loss").asDouble() < 0.44, "validation loss: " + j);
+        assertTrue(j.get("exact_match").asDouble() >= 0.03, "held-out numbers read exactly: " + j);
     }
 
     /**
