@@ -6,19 +6,21 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class LstmKernelTest {
     @Test
-    void fastExpIsFloatAccurate() {
-        double worst = 0;
-        for (float v = -87f; v <= 88f; v += 0.00731f) {
-            double rel = Math.abs(LstmKernel.exp(v) - Math.exp(v)) / Math.exp(v);
-            worst = Math.max(worst, rel);
+    void activationsAreFloatAccurateAndBounded() {
+        double worstTanh = 0, worstSigmoid = 0;
+        for (float v = -40f; v <= 40f; v += 0.000731f) {
+            float t = LstmKernel.tanh(v), s = LstmKernel.sigmoid(v);
+            worstTanh = Math.max(worstTanh, Math.abs(t - Math.tanh(v)));
+            worstSigmoid = Math.max(worstSigmoid, Math.abs(s - 1 / (1 + Math.exp(-v))));
+            assertTrue(Math.abs(t) <= 1f && s >= 0f && s <= 1f, "out of range at " + v);
         }
-        assertTrue(worst < 5e-7, "max relative error " + worst);
-        assertEquals(Float.POSITIVE_INFINITY, LstmKernel.exp(100f));
-        assertEquals(0f, LstmKernel.exp(-100f));
-        assertTrue(Float.isNaN(LstmKernel.exp(Float.NaN)));
-        assertEquals(1f, LstmKernel.tanh(50f));
-        assertEquals(-1f, LstmKernel.tanh(-50f));
-        assertEquals(0.5f, LstmKernel.sigmoid(0f), 1e-7);
-        assertEquals(Math.tanh(0.3), LstmKernel.tanh(0.3f), 1e-6);
+        assertTrue(worstTanh < 5e-7, "tanh: max absolute error " + worstTanh);
+        assertTrue(worstSigmoid < 3e-7, "sigmoid: max absolute error " + worstSigmoid);
+        assertEquals(1f, LstmKernel.tanh(1e30f));
+        assertEquals(-1f, LstmKernel.tanh(Float.NEGATIVE_INFINITY));
+        assertEquals(0f, LstmKernel.tanh(0f));
+        assertEquals(0.5f, LstmKernel.sigmoid(0f));
+        assertTrue(Float.isNaN(LstmKernel.tanh(Float.NaN)), "NaN must reach the loss (divergence detection)");
+        assertTrue(Float.isNaN(LstmKernel.sigmoid(Float.NaN)));
     }
 }
