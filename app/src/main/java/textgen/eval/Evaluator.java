@@ -1,13 +1,12 @@
 package textgen.eval;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import textgen.corpus.BatchSource;
+import textgen.model.Predictor;
 
 /**
  * Streaming cross-entropy of a text under a network. The text is cut into {@code streams} parallel streams (1 for
  * exact whole-file scoring) that are fed in chunks through {@code rnnTimeStep}, so the hidden state carries through
- * each whole stream while memory stays bounded by the chunk size.
+ * each whole stream while memory stays bounded by the chunk size (through {@link Predictor}).
  */
 public final class Evaluator {
     /** Result: total negative log-likelihood (nats) over {@code tokens} predicted tokens. */
@@ -32,7 +31,7 @@ public final class Evaluator {
 
     /**
      * Scores {@code ids}: every token after the first of each stream is predicted from all tokens before it in its
-     * stream. Clears the network's {@code rnnTimeStep} state before and after.
+     * stream. Leaves the network's {@code rnnTimeStep} state cleared (or untouched).
      */
     public static Score score(MultiLayerNetwork net, int[] ids, int vocabSize, int streams, int chunk) {
         if (ids.length < 2) throw new IllegalArgumentException("need at least 2 tokens to score");
@@ -43,21 +42,20 @@ public final class Evaluator {
             rows[s] = java.util.Arrays.copyOfRange(ids, s * streamLength, (s + 1) * streamLength);
         }
         double total = 0;
-        net.rnnClearPreviousState();
+        Predictor predictor = Predictor.of(net);
+        predictor.reset();
         try {
             for (int pos = 0; pos < streamLength - 1; pos += chunk) {
                 int n = Math.min(chunk, streamLength - 1 - pos);
-                INDArray out = net.rnnTimeStep(BatchSource.oneHotRows(rows, pos, n, vocabSize));
-                float[] p = out.dup('c').data().asFloat(); // [streams, vocab, n]
+                float[] p = predictor.feed(rows, pos, n); // [streams, n, vocab]
                 for (int s = 0; s < streams; s++) {
-                    int base = s * vocabSize * n;
                     for (int t = 0; t < n; t++) {
-                        total -= Math.log(Math.max(p[base + rows[s][pos + t + 1] * n + t], MIN_PROB));
+                        total -= Math.log(Math.max(p[(s * n + t) * vocabSize + rows[s][pos + t + 1]], MIN_PROB));
                     }
                 }
             }
         } finally {
-            net.rnnClearPreviousState();
+            predictor.reset();
         }
         return new Score(total, (long) streams * (streamLength - 1));
     }

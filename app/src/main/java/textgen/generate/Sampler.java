@@ -1,25 +1,24 @@
 package textgen.generate;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import textgen.corpus.BatchSource;
 import textgen.corpus.Vocabulary;
+import textgen.model.Predictor;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * Generates text one token at a time with {@code rnnTimeStep}: the prime is fed in one call, then each drawn token is
+ * Generates text one token at a time through a {@link Predictor}: the prime is fed in one call, then each drawn token is
  * fed back. Randomness comes only from the {@link SplittableRandom} passed in, so a seed fixes the text.
  */
 public final class Sampler {
-    private final MultiLayerNetwork net;
+    private final Predictor net;
     private final Vocabulary vocab;
     private final SamplingOptions options;
 
     public Sampler(MultiLayerNetwork net, Vocabulary vocab, SamplingOptions options) {
-        this.net = net;
+        this.net = Predictor.of(net);
         this.vocab = vocab;
         this.options = options;
     }
@@ -34,7 +33,7 @@ public final class Sampler {
      * @return the generated text (without the prime and the stop string)
      */
     public String generate(int[] prime, int length, String stop, SplittableRandom rng, Consumer<String> out) {
-        net.rnnClearPreviousState();
+        net.reset();
         try {
             int nl = vocab.id('\n');
             int[] start;
@@ -47,8 +46,7 @@ public final class Sampler {
             } else {
                 start = prime;
             }
-            INDArray y = net.rnnTimeStep(BatchSource.oneHotInput(start, 0, start.length, vocab.size()));
-            double[] probs = lastStep(y);
+            double[] probs = lastStep(net.feed(new int[][]{start}, 0, start.length), vocab.size());
             StringBuilder text = new StringBuilder();
             int emitted = 0; // chars of text already passed to out
             boolean hasStop = stop != null && !stop.isEmpty();
@@ -67,22 +65,20 @@ public final class Sampler {
                     out.accept(text.substring(emitted, safe));
                     emitted = safe;
                 }
-                if (i + 1 < length) probs = lastStep(net.rnnTimeStep(BatchSource.oneHotInput(next, 0, 1, vocab.size())));
+                if (i + 1 < length) probs = lastStep(net.feed(new int[][]{next}, 0, 1), vocab.size());
             }
             if (text.length() > emitted) out.accept(text.substring(emitted));
             return text.toString();
         } finally {
-            net.rnnClearPreviousState();
+            net.reset();
         }
     }
 
-    private static double[] lastStep(INDArray y) {
-        long t = y.size(2) - 1;
-        float[] f = y.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                org.nd4j.linalg.indexing.NDArrayIndex.point(t)).dup().data().asFloat();
-        double[] p = new double[f.length];
-        for (int i = 0; i < f.length; i++) p[i] = f[i];
-        return p;
+    /** The probabilities after the last token fed ({@code p} holds one row of {@code vocab} per token). */
+    private static double[] lastStep(float[] p, int vocab) {
+        double[] out = new double[vocab];
+        for (int i = 0; i < vocab; i++) out[i] = p[p.length - vocab + i];
+        return out;
     }
 
     /** Draws a token index from {@code probs} under the options. */

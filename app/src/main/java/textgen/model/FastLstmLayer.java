@@ -49,18 +49,26 @@ public class FastLstmLayer extends LSTM {
     /** Copies parameters into the kernel when they changed (always while training: every step updates them). */
     private void loadParams(boolean training) {
         if (kernel == null) kernel = new LstmKernel(nIn(), hidden());
-        INDArray w = getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY);
-        INDArray rw = getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY);
-        INDArray bias = getParam(LSTMParamInitializer.BIAS_KEY);
-        float[] stamp = stamp(w, rw, bias);
+        float[] stamp = stamp(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY),
+                getParam(LSTMParamInitializer.BIAS_KEY));
         if (!training && java.util.Arrays.equals(stamp, paramStamp)) return;
+        loadInto(kernel);
+        paramStamp = stamp;
+    }
+
+    /** A kernel of its own holding this layer's current parameters (for {@link Predictor}). */
+    LstmKernel kernelCopy() {
+        LstmKernel k = new LstmKernel(nIn(), hidden());
+        loadInto(k);
+        return k;
+    }
+
+    private void loadInto(LstmKernel k) {
         // 'f' order [nIn, 4H] is row-major [4H, nIn]: the kernel's layout
         // absolute puts: a buffer's position is an offset to BLAS
-        kernel.wT.put(0, NdCopy.read(w.transpose()), 0, 4 * hidden() * nIn());
-        kernel.rwT.put(0, NdCopy.read(rw.transpose()), 0, 4 * hidden() * hidden());
-        float[] b = NdCopy.read(bias);
-        System.arraycopy(b, 0, kernel.bias, 0, kernel.bias.length);
-        paramStamp = stamp;
+        k.wT.put(0, NdCopy.read(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY).transpose()), 0, 4 * hidden() * nIn());
+        k.rwT.put(0, NdCopy.read(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY).transpose()), 0, 4 * hidden() * hidden());
+        System.arraycopy(NdCopy.read(getParam(LSTMParamInitializer.BIAS_KEY)), 0, k.bias, 0, k.bias.length);
     }
 
     /** A few parameter values from each array: any optimizer step changes them, so inference can skip the copy. */

@@ -1,0 +1,169 @@
+package textgen.model;
+
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.layers.recurrent.RnnOutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.FloatBuffer;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+
+/**
+ * Next-token probabilities from a trained network, for sampling and scoring: feeds one-hot tokens to several streams
+ * and carries each stream's state from call to call, as {@code rnnTimeStep} does. For a network of {@link FastLstmLayer}s
+ * and a softmax {@code RnnOutputLayer} it copies the parameters once and runs the LSTM kernels and the output layer
+ * itself: DL4J's {@code rnnTimeStep} costs about 3 ms per call in copies and bookkeeping, more than the arithmetic of a
+ * 2 x 512 model at batch 1. Any other network goes through its own {@code rnnTimeStep} state: call {@link #reset}
+ * before and after use.
+ */
+public abstract class Predictor {
+    final int vocab;
+
+    Predictor(int vocab) {
+        this.vocab = vocab;
+    }
+
+    /** The fast path when the network allows it, else DL4J's {@code rnnTimeStep}. */
+    public static Predictor of(MultiLayerNetwork net) {
+        Layer[] layers = net.getLayers();
+        boolean fast = net.getLayerWiseConfigurations().getDataType() == DataType.FLOAT && layers.length >= 2
+                && layers[layers.length - 1] instanceof RnnOutputLayer out
+                && out.layerConf().getActivationFn() instanceof ActivationSoftmax;
+        for (int i = 0; i < layers.length - 1; i++) fast &= layers[i] instanceof FastLstmLayer;
+        return fast ? new Kernels(net) : new Dl4j(net);
+    }
+
+    public int vocabSize() {
+        return vocab;
+    }
+
+    /** Forgets every stream's state: the next {@link #feed} starts from zeros. */
+    public abstract void reset();
+
+    /**
+     * Feeds tokens {@code ids[s][from .. from+n)} to stream s (the number of streams must not change between resets)
+     * and returns the probabilities of the token after each: {@code p[(s*n + t)*V + v]}.
+     */
+    public abstract float[] feed(int[][] ids, int from, int n);
+
+    /** The LSTM kernels and the output layer run directly on copies of the parameters. */
+    private static final class Kernels extends Predictor {
+        private final LstmKernel[] lstm;
+        private final float[][] h, c;
+        private final int hidden; // of the last LSTM layer
+        private final FloatBuffer outWT; // [V, H] row-major
+        private final float[] outBias;
+        private FloatBuffer top, logits;
+
+        Kernels(MultiLayerNetwork net) {
+            super((int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1));
+            Layer[] layers = net.getLayers();
+            lstm = new LstmKernel[layers.length - 1];
+            for (int i = 0; i < lstm.length; i++) lstm[i] = ((FastLstmLayer) layers[i]).kernelCopy();
+            h = new float[lstm.length][];
+            c = new float[lstm.length][];
+            Layer out = layers[layers.length - 1];
+            INDArray w = out.getParam("W"); // [H, V]
+            hidden = (int) w.size(0);
+            outWT = LstmKernel.alloc((long) vocab * hidden);
+            outWT.put(0, NdCopy.read(w.transpose()));
+            outBias = NdCopy.read(out.getParam("b"));
+        }
+
+        @Override
+        public void reset() {
+            java.util.Arrays.fill(h, null);
+            java.util.Arrays.fill(c, null);
+        }
+
+        @Override
+        public float[] feed(int[][] ids, int from, int n) {
+            int streams = ids.length, rows = n * streams;
+            float[] x = new float[rows * vocab]; // time-major one-hot rows t*S + s
+            for (int s = 0; s < streams; s++) {
+                for (int t = 0; t < n; t++) x[(t * streams + s) * vocab + ids[s][from + t]] = 1f;
+            }
+            for (int l = 0; l < lstm.length; l++) {
+                LstmKernel k = lstm[l];
+                k.prepare(n, streams).put(0, x);
+                k.setInitialState(h[l], c[l]);
+                k.forward();
+                x = new float[rows * k.hiddenSize()];
+                k.outputs(x);
+                h[l] = k.lastH();
+                c[l] = k.lastC();
+            }
+            // logits = bias + h W, then softmax per row
+            top = ensure(top, (long) rows * hidden);
+            logits = ensure(logits, (long) rows * vocab);
+            top.put(0, x);
+            for (int r = 0; r < rows; r++) logits.put(r * vocab, outBias);
+            if (rows == 1) {
+                openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, vocab, hidden, 1f, outWT, hidden, top, 1, 1f, logits, 1);
+            } else {
+                openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, vocab, hidden, 1f, top, hidden, outWT, hidden, 1f, logits, vocab);
+            }
+            float[] p = new float[rows * vocab];
+            float[] row = new float[vocab];
+            for (int t = 0; t < n; t++) {
+                for (int s = 0; s < streams; s++) {
+                    logits.get((t * streams + s) * vocab, row);
+                    softmax(row);
+                    System.arraycopy(row, 0, p, (s * n + t) * vocab, vocab);
+                }
+            }
+            return p;
+        }
+
+        private static FloatBuffer ensure(FloatBuffer b, long n) {
+            return b != null && b.capacity() >= n ? b : LstmKernel.alloc(n);
+        }
+
+        private static void softmax(float[] z) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (float v : z) max = Math.max(max, v);
+            double sum = 0;
+            for (int i = 0; i < z.length; i++) {
+                double e = Math.exp(z[i] - max);
+                z[i] = (float) e;
+                sum += e;
+            }
+            float inv = (float) (1 / sum);
+            for (int i = 0; i < z.length; i++) z[i] *= inv;
+        }
+    }
+
+    /** Through DL4J's {@code rnnTimeStep}. */
+    private static final class Dl4j extends Predictor {
+        private final MultiLayerNetwork net;
+
+        Dl4j(MultiLayerNetwork net) {
+            super((int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1));
+            this.net = net;
+        }
+
+        @Override
+        public void reset() {
+            net.rnnClearPreviousState();
+        }
+
+        @Override
+        public float[] feed(int[][] ids, int from, int n) {
+            int streams = ids.length;
+            float[] y = net.rnnTimeStep(textgen.corpus.BatchSource.oneHotRows(ids, from, n, vocab)).dup('c').data().asFloat(); // [S, V, n]
+            float[] p = new float[y.length];
+            for (int s = 0; s < streams; s++) {
+                for (int t = 0; t < n; t++) {
+                    for (int v = 0; v < vocab; v++) p[(s * n + t) * vocab + v] = y[(s * vocab + v) * n + t];
+                }
+            }
+            return p;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package textgen.model;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import textgen.TestModels;
+import textgen.config.RunConfig;
+import textgen.corpus.BatchSource;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The predictor's own forward pass is the network's: same probabilities as DL4J's output(), chunked or not. */
+class PredictorTest {
+    private static final int V = 9, H = 12, S = 3, N = 11;
+
+    private static CarriedStateNetwork net(boolean fast) {
+        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.configuration(TestModels.model(2, H),
+                TestModels.training(S, 5, RunConfig.Sampling.CONSECUTIVE), V, fast));
+        net.init();
+        return net;
+    }
+
+    @Test
+    void fastPathMatchesDl4jOutputAcrossChunksAndStreams() {
+        CarriedStateNetwork stock = net(false), fast = net(true);
+        stock.setParams(stock.params().add(0.05)); // non-trivial biases too
+        fast.setParams(stock.params().dup());
+        int[][] ids = new int[S][];
+        for (int s = 0; s < S; s++) ids[s] = TestModels.randomIds(N, V, 40 + s);
+        INDArray expected = stock.output(BatchSource.oneHotRows(ids, 0, N, V)); // [S, V, N], whole sequence at once
+
+        Predictor fastPredictor = Predictor.of(fast), stockPredictor = Predictor.of(stock);
+        assertNotEquals(fastPredictor.getClass(), stockPredictor.getClass(), "fast network takes the fast path");
+        for (Predictor p : new Predictor[]{fastPredictor, stockPredictor}) {
+            for (int round = 0; round < 2; round++) { // reset really resets
+                p.reset();
+                int pos = 0;
+                for (int n : new int[]{4, 1, 6}) {
+                    float[] got = p.feed(ids, pos, n);
+                    for (int s = 0; s < S; s++) {
+                        for (int t = 0; t < n; t++) {
+                            for (int v = 0; v < V; v++) {
+                                assertEquals(expected.getFloat(s, v, pos + t), got[(s * n + t) * V + v], 2e-6,
+                                        p.getClass().getSimpleName() + " stream " + s + " step " + (pos + t) + " token " + v);
+                            }
+                        }
+                    }
+                    pos += n;
+                }
+            }
+        }
+    }
+
+    @Test
+    void fastPathLeavesTheNetworksStateAlone() {
+        CarriedStateNetwork used = net(true), untouched = net(true);
+        int[][] ids = {TestModels.randomIds(N, V, 7)};
+        used.rnnTimeStep(BatchSource.oneHotRows(ids, 0, 5, V));
+        untouched.rnnTimeStep(BatchSource.oneHotRows(ids, 0, 5, V));
+        Predictor.of(used).feed(new int[][]{TestModels.randomIds(N, V, 8)}, 0, N);
+        assertEquals(untouched.rnnTimeStep(BatchSource.oneHotRows(ids, 5, 3, V)), used.rnnTimeStep(BatchSource.oneHotRows(ids, 5, 3, V)));
+    }
+}
