@@ -49,10 +49,6 @@ public class FastLstm extends LSTM {
     @Override
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
                              INDArray layerParamsView, boolean initializeParams, DataType networkDataType) {
-        if (networkDataType != DataType.FLOAT) {
-            // the kernel is single precision; other data types (e.g. DOUBLE for gradient checks) use the stock layer
-            return super.instantiate(conf, listeners, layerIndex, layerParamsView, initializeParams, networkDataType);
-        }
         FastLstmLayer ret = new FastLstmLayer(conf, networkDataType);
         ret.setListeners(listeners);
         ret.setIndex(layerIndex);

@@ -94,7 +94,7 @@ public class FastLstmLayer extends LSTM {
         cachedForBackprop = training;
         float[] out = new float[steps * batch * hid];
         kernel.outputs(out);
-        return NdCopy.write(fromTimeMajor(out, batch, hid, steps), new long[]{batch, hid, steps}, ArrayType.ACTIVATIONS, mgr);
+        return NdCopy.write(fromTimeMajor(out, batch, hid, steps), new long[]{batch, hid, steps}, dataType, ArrayType.ACTIVATIONS, mgr);
     }
 
     /** [B][F][T] (DL4J's NCW, row-major) to time-major rows [T*B][F]. */
@@ -191,7 +191,7 @@ public class FastLstmLayer extends LSTM {
         float[] dxa = new float[steps * batch * nIn];
         dx.get(0, dxa);
         INDArray epsOut = NdCopy.write(fromTimeMajor(dxa, batch, nIn, steps), new long[]{batch, nIn, steps},
-                ArrayType.ACTIVATION_GRAD, workspaceMgr);
+                dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(epsOut));
     }

@@ -26,10 +26,14 @@ final class NdCopy {
         return out;
     }
 
-    /** A new row-major array of {@code shape} holding {@code data}, in the workspace for {@code type}. */
-    static INDArray write(float[] data, long[] shape, ArrayType type, LayerWorkspaceMgr mgr) {
-        INDArray out = mgr.createUninitialized(type, DataType.FLOAT, shape, 'c');
-        fill(out, data);
+    /**
+     * A new row-major array of {@code shape} and {@code dataType} holding {@code data}, in the workspace for
+     * {@code type}. (Networks are FLOAT; DOUBLE is for DL4J's gradient checks.)
+     */
+    static INDArray write(float[] data, long[] shape, DataType dataType, ArrayType type, LayerWorkspaceMgr mgr) {
+        INDArray out = mgr.createUninitialized(type, dataType, shape, 'c');
+        if (dataType == DataType.FLOAT) fill(out, data);
+        else out.assign(detached(data, shape));
         return out;
     }
 
