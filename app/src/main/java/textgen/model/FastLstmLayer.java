@@ -66,9 +66,17 @@ public class FastLstmLayer extends LSTM {
     private void loadInto(LstmKernel k) {
         // 'f' order [nIn, 4H] is row-major [4H, nIn]: the kernel's layout
         // absolute puts: a buffer's position is an offset to BLAS
-        k.wT.put(0, NdCopy.read(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY).transpose()), 0, 4 * hidden() * nIn());
-        k.rwT.put(0, NdCopy.read(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY).transpose()), 0, 4 * hidden() * hidden());
+        readTransposed(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), k.wT);
+        readTransposed(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY), k.rwT);
         System.arraycopy(NdCopy.read(getParam(LSTMParamInitializer.BIAS_KEY)), 0, k.bias, 0, k.bias.length);
+    }
+
+    /** Copies [n, 4H] {@code w} into {@code dst} as row-major [4H, n]: one bulk copy when it is dense 'f' order. */
+    private static void readTransposed(INDArray w, FloatBuffer dst) {
+        int n = (int) w.length();
+        FloatBuffer dense = NdCopy.dense(w);
+        if (dense != null && w.ordering() == 'f') dst.put(0, dense, 0, n);
+        else dst.put(0, NdCopy.read(w.transpose()), 0, n);
     }
 
     /** A few parameter values from each array: any optimizer step changes them, so inference can skip the copy. */
@@ -100,10 +108,10 @@ public class FastLstmLayer extends LSTM {
     /** [B][F][T] (DL4J's NCW, row-major) to time-major rows [T*B][F]. */
     static float[] toTimeMajor(float[] ncw, int batch, int features, int steps) {
         float[] tm = new float[ncw.length];
-        for (int bb = 0; bb < batch; bb++) {
-            for (int k = 0; k < features; k++) {
-                int src = (bb * features + k) * steps;
-                for (int s = 0; s < steps; s++) tm[(s * batch + bb) * features + k] = ncw[src + s];
+        for (int s = 0; s < steps; s++) {
+            for (int bb = 0; bb < batch; bb++) {
+                int dst = (s * batch + bb) * features, src = bb * features * steps + s;
+                for (int k = 0; k < features; k++) tm[dst + k] = ncw[src + k * steps];
             }
         }
         return tm;
@@ -185,7 +193,9 @@ public class FastLstmLayer extends LSTM {
         assign(LSTMParamInitializer.INPUT_WEIGHT_KEY, kernel.dWT, 4 * hid, nIn, g);
         assign(LSTMParamInitializer.RECURRENT_WEIGHT_KEY, kernel.dRWT, 4 * hid, hid, g);
         INDArray dbView = gradientViews.get(LSTMParamInitializer.BIAS_KEY);
-        dbView.assign(NdCopy.detached(kernel.db, dbView.shape()));
+        FloatBuffer dbDense = NdCopy.dense(dbView);
+        if (dbDense != null) dbDense.put(0, kernel.db);
+        else dbView.assign(NdCopy.detached(kernel.db, dbView.shape()));
         g.gradientForVariable().put(LSTMParamInitializer.BIAS_KEY, dbView);
 
         float[] dxa = new float[steps * batch * nIn];
@@ -199,9 +209,14 @@ public class FastLstmLayer extends LSTM {
     /** Writes a row-major [4H, n] gradient (the transpose of DL4J's [n, 4H]) into the layer's gradient view. */
     private void assign(String key, FloatBuffer src, int rows, int cols, Gradient g) {
         INDArray view = gradientViews.get(key);
-        float[] v = new float[rows * cols];
-        src.get(0, v);
-        view.assign(NdCopy.detached(v, new long[]{rows, cols}).transpose());
+        FloatBuffer dense = NdCopy.dense(view); // 'f' order [cols, rows]: the same memory layout, one bulk copy
+        if (dense != null && view.ordering() == 'f') {
+            dense.put(0, src, 0, rows * cols);
+        } else {
+            float[] v = new float[rows * cols];
+            src.get(0, v);
+            view.assign(NdCopy.detached(v, new long[]{rows, cols}).transpose());
+        }
         g.gradientForVariable().put(key, view);
     }
 }

@@ -51,4 +51,13 @@ final class NdCopy {
         FloatBuffer fb = out.data().asNioFloat();
         fb.put(fb.position(), data, 0, data.length);
     }
+
+    /**
+     * The memory of {@code view} as a FloatBuffer positioned at its first element, when it is a dense FLOAT array
+     * ('f' order [r, c] is row-major [c, r] in memory); else null.
+     */
+    static FloatBuffer dense(INDArray view) {
+        if (view.dataType() != DataType.FLOAT || view.elementWiseStride() != 1) return null;
+        return view.data().asNioFloat().slice(); // ND4J positions a view's buffer at its first element
+    }
 }
