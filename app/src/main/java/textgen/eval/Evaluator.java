@@ -5,8 +5,8 @@ import textgen.model.Predictor;
 
 /**
  * Streaming cross-entropy of a text under a network. The text is cut into {@code streams} parallel streams (1 for
- * exact whole-file scoring) that are fed in chunks through {@code rnnTimeStep}, so the hidden state carries through
- * each whole stream while memory stays bounded by the chunk size (through {@link Predictor}).
+ * exact whole-file scoring) that are fed in chunks through a {@link Predictor}, so the hidden state carries through
+ * each whole stream while memory stays bounded by the chunk size.
  */
 public final class Evaluator {
     /** Result: total negative log-likelihood (nats) over {@code tokens} predicted tokens. */

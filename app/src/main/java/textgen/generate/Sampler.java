@@ -13,12 +13,12 @@ import java.util.function.Consumer;
  * fed back. Randomness comes only from the {@link SplittableRandom} passed in, so a seed fixes the text.
  */
 public final class Sampler {
-    private final Predictor net;
+    private final Predictor predictor;
     private final Vocabulary vocab;
     private final SamplingOptions options;
 
     public Sampler(MultiLayerNetwork net, Vocabulary vocab, SamplingOptions options) {
-        this.net = Predictor.of(net);
+        this.predictor = Predictor.of(net);
         this.vocab = vocab;
         this.options = options;
     }
@@ -33,7 +33,7 @@ public final class Sampler {
      * @return the generated text (without the prime and the stop string)
      */
     public String generate(int[] prime, int length, String stop, SplittableRandom rng, Consumer<String> out) {
-        net.reset();
+        predictor.reset();
         try {
             int nl = vocab.id('\n');
             int[] start;
@@ -46,7 +46,7 @@ public final class Sampler {
             } else {
                 start = prime;
             }
-            double[] probs = lastStep(net.feed(new int[][]{start}, 0, start.length), vocab.size());
+            double[] probs = lastStep(predictor.feed(new int[][]{start}, 0, start.length), vocab.size());
             StringBuilder text = new StringBuilder();
             int emitted = 0; // chars of text already passed to out
             boolean hasStop = stop != null && !stop.isEmpty();
@@ -65,12 +65,12 @@ public final class Sampler {
                     out.accept(text.substring(emitted, safe));
                     emitted = safe;
                 }
-                if (i + 1 < length) probs = lastStep(net.feed(new int[][]{next}, 0, 1), vocab.size());
+                if (i + 1 < length) probs = lastStep(predictor.feed(new int[][]{next}, 0, 1), vocab.size());
             }
             if (text.length() > emitted) out.accept(text.substring(emitted));
             return text.toString();
         } finally {
-            net.reset();
+            predictor.reset();
         }
     }
 

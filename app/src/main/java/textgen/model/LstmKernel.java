@@ -49,6 +49,7 @@ final class LstmKernel {
     private float[][] tc;    // tanh(c_1) .. tanh(c_T), [B*H] each
     // One time step, [B*H] each: the four gates (activations, then their gradients), h, and backward temporaries.
     private float[] ga, gf, go, gg, hStep, dh, dc, dcNext, dhRec;
+    private float[][] gateArrays; // {ga, gf, go, gg}, in Z's column order
     private FloatBuffer dhNext, dx, ones, dbBuf;
 
     LstmKernel(int nIn, int hidden) {
@@ -119,6 +120,7 @@ final class LstmKernel {
         gf = ensure(gf, (long) batch * h);
         go = ensure(go, (long) batch * h);
         gg = ensure(gg, (long) batch * h);
+        gateArrays = new float[][]{ga, gf, go, gg};
         hStep = ensure(hStep, (long) batch * h);
         return x;
     }
@@ -167,7 +169,7 @@ final class LstmKernel {
 
     /** Copies the gate columns of Z rows [r0, r1) at {@code zOff} into the four gate arrays, or back ({@code toZ}). */
     private void gates(int zOff, int r0, int r1, boolean toZ) {
-        final float[][] gs = {ga, gf, go, gg};
+        final float[][] gs = gateArrays;
         for (int r = r0; r < r1; r++) {
             for (int q = 0; q < 4; q++) {
                 int at = zOff + r * g4 + q * h;
