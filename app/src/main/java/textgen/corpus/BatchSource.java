@@ -1,11 +1,14 @@
 package textgen.corpus;
 
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import textgen.TextgenException;
 import textgen.config.RunConfig.Sampling;
 
+import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 
 /**
@@ -67,22 +70,23 @@ public final class BatchSource {
         return oneHot(ids, starts, length, vocabSize);
     }
 
-    /** Features and labels for rows starting at {@code starts}, built in bulk (no per-element ND4J calls). */
+    /**
+     * Features and labels for rows starting at {@code starts}, built in bulk (no per-element ND4J calls). Both are
+     * [rows, vocab, length] arrays laid out time-major in memory ([length, rows, vocab] row-major, permuted), the
+     * layout the LSTM layers read without a transpose.
+     */
     public static DataSet oneHot(int[] ids, int[] starts, int length, int vocabSize) {
         int rows = starts.length;
         float[] x = new float[rows * vocabSize * length];
         float[] y = new float[rows * vocabSize * length];
-        for (int b = 0; b < rows; b++) {
-            int base = b * vocabSize * length;
-            for (int t = 0; t < length; t++) {
-                x[base + ids[starts[b] + t] * length + t] = 1f;
-                y[base + ids[starts[b] + t + 1] * length + t] = 1f;
+        for (int t = 0; t < length; t++) {
+            for (int b = 0; b < rows; b++) {
+                int row = (t * rows + b) * vocabSize;
+                x[row + ids[starts[b] + t]] = 1f;
+                y[row + ids[starts[b] + t + 1]] = 1f;
             }
         }
-        long[] shape = {rows, vocabSize, length};
-        INDArray features = Nd4j.create(x, shape, 'c');
-        INDArray labels = Nd4j.create(y, shape, 'c');
-        return new DataSet(features, labels);
+        return new DataSet(timeMajor(x, rows, vocabSize, length), timeMajor(y, rows, vocabSize, length));
     }
 
     /** One-hot input for a single row of ids, shape [1, vocab, n]. */
@@ -90,13 +94,23 @@ public final class BatchSource {
         return oneHotRows(new int[][]{ids}, from, n, vocabSize);
     }
 
-    /** One-hot input for several rows, row r taking ids[r][from .. from+n), shape [rows, vocab, n]. */
+    /** One-hot input for several rows, row r taking ids[r][from .. from+n), shape [rows, vocab, n] (time-major in memory). */
     public static INDArray oneHotRows(int[][] ids, int from, int n, int vocabSize) {
-        float[] x = new float[ids.length * vocabSize * n];
-        for (int r = 0; r < ids.length; r++) {
-            int base = r * vocabSize * n;
-            for (int t = 0; t < n; t++) x[base + ids[r][from + t] * n + t] = 1f;
+        int rows = ids.length;
+        float[] x = new float[rows * vocabSize * n];
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) x[(t * rows + r) * vocabSize + ids[r][from + t]] = 1f;
         }
-        return Nd4j.create(x, new long[]{ids.length, vocabSize, n}, 'c');
+        return timeMajor(x, rows, vocabSize, n);
+    }
+
+    /** [rows, vocab, n] over time-major data [n, rows, vocab], copied in bulk, outside any workspace. */
+    private static INDArray timeMajor(float[] data, int rows, int vocabSize, int n) {
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, new long[]{n, rows, vocabSize}, 'c');
+            FloatBuffer fb = a.data().asNioFloat();
+            fb.put(fb.position(), data, 0, data.length);
+            return a.permute(1, 2, 0);
+        }
     }
 }

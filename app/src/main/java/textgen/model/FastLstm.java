@@ -26,24 +26,29 @@ public class FastLstm extends LSTM {
 
     /** The same layer as {@code stock}, running on the fast implementation. */
     public static FastLstm of(LSTM stock) {
-        FastLstm fast = new FastLstm();
-        for (Class<?> c = LSTM.class; c != Object.class; c = c.getSuperclass()) {
+        return copyFields(LSTM.class, stock, new FastLstm());
+    }
+
+    /** Copies every instance field declared by {@code top} and its superclasses from {@code from} into {@code to}. */
+    static <T> T copyFields(Class<?> top, Object from, T to) {
+        for (Class<?> c = top; c != Object.class; c = c.getSuperclass()) {
             for (Field f : c.getDeclaredFields()) {
                 if (Modifier.isStatic(f.getModifiers())) continue;
                 f.setAccessible(true);
                 try {
-                    f.set(fast, f.get(stock));
+                    f.set(to, f.get(from));
                 } catch (IllegalAccessException e) {
-                    throw new IllegalStateException("cannot copy LSTM field " + f.getName(), e);
+                    throw new IllegalStateException("cannot copy " + c.getSimpleName() + " field " + f.getName(), e);
                 }
             }
         }
-        return fast;
+        return to;
     }
 
-    /** A configuration JSON with every FastLstm written as the stock LSTM it is equivalent to. */
+    /** A configuration JSON with every fast layer ({@link FastLstm}, {@link FastRnnOutput}) written as the stock layer it is equivalent to. */
     public static String portable(String configurationJson) {
-        return configurationJson.replace("\"" + FastLstm.class.getName() + "\"", "\"" + STOCK_CLASS + "\"");
+        return configurationJson.replace("\"" + FastLstm.class.getName() + "\"", "\"" + STOCK_CLASS + "\"")
+                .replace("\"" + FastRnnOutput.class.getName() + "\"", "\"" + FastRnnOutput.STOCK_CLASS + "\"");
     }
 
     @Override

@@ -66,17 +66,9 @@ public class FastLstmLayer extends LSTM {
     private void loadInto(LstmKernel k) {
         // 'f' order [nIn, 4H] is row-major [4H, nIn]: the kernel's layout
         // absolute puts: a buffer's position is an offset to BLAS
-        readTransposed(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), k.wT);
-        readTransposed(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY), k.rwT);
+        NdCopy.readTransposed(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), k.wT);
+        NdCopy.readTransposed(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY), k.rwT);
         System.arraycopy(NdCopy.read(getParam(LSTMParamInitializer.BIAS_KEY)), 0, k.bias, 0, k.bias.length);
-    }
-
-    /** Copies [n, 4H] {@code w} into {@code dst} as row-major [4H, n]: one bulk copy when it is dense 'f' order. */
-    private static void readTransposed(INDArray w, FloatBuffer dst) {
-        int n = (int) w.length();
-        FloatBuffer dense = NdCopy.dense(w);
-        if (dense != null && w.ordering() == 'f') dst.put(0, dense, 0, n);
-        else dst.put(0, NdCopy.read(w.transpose()), 0, n);
     }
 
     /** A few parameter values from each array: any optimizer step changes them, so inference can skip the copy. */
@@ -90,43 +82,20 @@ public class FastLstmLayer extends LSTM {
         return s;
     }
 
-    /** Runs the kernel on {@code in} [B, nIn, T] from state (h0, c0) (null = zeros); returns output [B, H, T]. */
+    /**
+     * Runs the kernel on {@code in} [B, nIn, T] from state (h0, c0) (null = zeros); returns output [B, H, T], laid
+     * out time-major (see {@link NdCopy#timeMajorArray}): the next layer reads it without a transpose.
+     */
     private INDArray forward(INDArray in, INDArray h0, INDArray c0, boolean training, LayerWorkspaceMgr mgr) {
         check();
         loadParams(training);
         int batch = (int) in.size(0), steps = (int) in.size(2), nIn = nIn(), hid = hidden();
         FloatBuffer x = kernel.prepare(steps, batch);
-        x.put(0, toTimeMajor(NdCopy.read(in), batch, nIn, steps));
+        x.put(0, NdCopy.timeMajor(in), 0, steps * batch * nIn);
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
         kernel.forward();
         cachedForBackprop = training;
-        float[] out = new float[steps * batch * hid];
-        kernel.outputs(out);
-        return NdCopy.write(fromTimeMajor(out, batch, hid, steps), new long[]{batch, hid, steps}, dataType, ArrayType.ACTIVATIONS, mgr);
-    }
-
-    /** [B][F][T] (DL4J's NCW, row-major) to time-major rows [T*B][F]. */
-    static float[] toTimeMajor(float[] ncw, int batch, int features, int steps) {
-        float[] tm = new float[ncw.length];
-        for (int s = 0; s < steps; s++) {
-            for (int bb = 0; bb < batch; bb++) {
-                int dst = (s * batch + bb) * features, src = bb * features * steps + s;
-                for (int k = 0; k < features; k++) tm[dst + k] = ncw[src + k * steps];
-            }
-        }
-        return tm;
-    }
-
-    /** Time-major rows [T*B][F] to [B][F][T]. */
-    static float[] fromTimeMajor(float[] tm, int batch, int features, int steps) {
-        float[] ncw = new float[tm.length];
-        for (int s = 0; s < steps; s++) {
-            for (int bb = 0; bb < batch; bb++) {
-                int src = (s * batch + bb) * features;
-                for (int k = 0; k < features; k++) ncw[(bb * features + k) * steps + s] = tm[src + k];
-            }
-        }
-        return ncw;
+        return NdCopy.timeMajorArray(kernel.outputs(), batch, hid, steps, dataType, ArrayType.ACTIVATIONS, mgr);
     }
 
     private void storeLast(Map<String, INDArray> into) {
@@ -187,7 +156,9 @@ public class FastLstmLayer extends LSTM {
         }
         cachedForBackprop = false;
         int batch = kernel.batch(), steps = kernel.steps(), hid = hidden(), nIn = nIn();
-        FloatBuffer dx = kernel.backward(toTimeMajor(NdCopy.read(epsilon), batch, hid, steps));
+        float[] dh = new float[steps * batch * hid];
+        NdCopy.timeMajor(epsilon).get(0, dh);
+        FloatBuffer dx = kernel.backward(dh);
 
         Gradient g = new DefaultGradient();
         assign(LSTMParamInitializer.INPUT_WEIGHT_KEY, kernel.dWT, 4 * hid, nIn, g);
@@ -198,10 +169,7 @@ public class FastLstmLayer extends LSTM {
         else dbView.assign(NdCopy.detached(kernel.db, dbView.shape()));
         g.gradientForVariable().put(LSTMParamInitializer.BIAS_KEY, dbView);
 
-        float[] dxa = new float[steps * batch * nIn];
-        dx.get(0, dxa);
-        INDArray epsOut = NdCopy.write(fromTimeMajor(dxa, batch, nIn, steps), new long[]{batch, nIn, steps},
-                dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
+        INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(epsOut));
     }
@@ -209,14 +177,7 @@ public class FastLstmLayer extends LSTM {
     /** Writes a row-major [4H, n] gradient (the transpose of DL4J's [n, 4H]) into the layer's gradient view. */
     private void assign(String key, FloatBuffer src, int rows, int cols, Gradient g) {
         INDArray view = gradientViews.get(key);
-        FloatBuffer dense = NdCopy.dense(view); // 'f' order [cols, rows]: the same memory layout, one bulk copy
-        if (dense != null && view.ordering() == 'f') {
-            dense.put(0, src, 0, rows * cols);
-        } else {
-            float[] v = new float[rows * cols];
-            src.get(0, v);
-            view.assign(NdCopy.detached(v, new long[]{rows, cols}).transpose());
-        }
+        NdCopy.writeTransposed(view, src, rows, cols);
         g.gradientForVariable().put(key, view);
     }
 }

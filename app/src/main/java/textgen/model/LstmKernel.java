@@ -140,6 +140,11 @@ final class LstmKernel {
         hs.get(b * h, dst, 0, t * b * h);
     }
 
+    /** Output h_1..h_T, [T*B, H] time-major: a view of the cache, valid until the next forward pass. */
+    FloatBuffer outputs() {
+        return at(hs, b * h);
+    }
+
     /** Final state h_T and c_T, [B, H] each. */
     float[] lastH() {
         float[] v = new float[b * h];

@@ -60,4 +60,70 @@ final class NdCopy {
         if (view.dataType() != DataType.FLOAT || view.elementWiseStride() != 1) return null;
         return view.data().asNioFloat().slice(); // ND4J positions a view's buffer at its first element
     }
+
+    /**
+     * [B, F, T] sequences (DL4J's NCW) as time-major rows [T*B, F], row t*B + b holding step t of sequence b: the
+     * array's own memory when it is laid out that way (what {@link #timeMajorArray} makes, so the layers pass
+     * activations and gradients to each other without copies), else a copy. Read-only by convention.
+     */
+    static FloatBuffer timeMajor(INDArray ncw) {
+        INDArray tbf = ncw.permute(2, 0, 1);
+        if (tbf.dataType() != DataType.FLOAT || !rowMajorDense(tbf)) tbf = tbf.castTo(DataType.FLOAT).dup('c');
+        return tbf.data().asNioFloat().slice();
+    }
+
+    /** True when {@code a}'s strides are those of a dense row-major array of its shape (sizes of 1 have any stride). */
+    static boolean rowMajorDense(INDArray a) {
+        long expected = 1;
+        for (int d = a.rank() - 1; d >= 0; d--) {
+            if (a.size(d) != 1 && a.stride(d) != expected) return false;
+            expected *= a.size(d);
+        }
+        return true;
+    }
+
+    /**
+     * A new [B, F, T] array (NCW) of {@code dataType} in the workspace for {@code type}, holding time-major rows
+     * {@code rows} [T*B, F]: a [T, B, F] row-major array, permuted, so the rows go in with one bulk copy and
+     * {@link #timeMajor} reads them back without one. DL4J's layers take any strides.
+     */
+    static INDArray timeMajorArray(FloatBuffer rows, int batch, int features, int steps, DataType dataType, ArrayType type,
+                                   LayerWorkspaceMgr mgr) {
+        INDArray tbf = mgr.createUninitialized(type, dataType, new long[]{steps, batch, features}, 'c');
+        put(tbf, rows);
+        return tbf.permute(1, 2, 0);
+    }
+
+    /** Copies {@code src} (from index 0) into fresh row-major {@code dst}: one bulk copy for FLOAT, else a converting assign. */
+    static void put(INDArray dst, FloatBuffer src) {
+        int n = (int) dst.length();
+        FloatBuffer d = dense(dst);
+        if (d != null && dst.ordering() == 'c') {
+            d.put(0, src, 0, n);
+        } else {
+            float[] v = new float[n];
+            src.get(0, v);
+            dst.assign(detached(v, dst.shape()));
+        }
+    }
+
+    /** Copies an [n, m] matrix {@code w} into {@code dst} as row-major [m, n]: one bulk copy when it is dense 'f' order. */
+    static void readTransposed(INDArray w, FloatBuffer dst) {
+        int n = (int) w.length();
+        FloatBuffer dense = dense(w);
+        if (dense != null && w.ordering() == 'f') dst.put(0, dense, 0, n);
+        else dst.put(0, read(w.transpose()), 0, n);
+    }
+
+    /** Writes row-major [rows, cols] {@code src} into {@code view} [cols, rows] (e.g. a gradient view, 'f' order). */
+    static void writeTransposed(INDArray view, FloatBuffer src, int rows, int cols) {
+        FloatBuffer dense = dense(view); // 'f' order [cols, rows]: the same memory layout, one bulk copy
+        if (dense != null && view.ordering() == 'f') {
+            dense.put(0, src, 0, rows * cols);
+        } else {
+            float[] v = new float[rows * cols];
+            src.get(0, v);
+            view.assign(detached(v, new long[]{rows, cols}).transpose());
+        }
+    }
 }

@@ -26,12 +26,15 @@ public final class NetworkFactory {
     private NetworkFactory() {
     }
 
-    /** The configuration with {@link FastLstm} layers (CPU) or DL4J's own {@code LSTM} (any backend). */
+    /**
+     * The configuration with {@link FastLstm} and {@link FastRnnOutput} layers (CPU) or DL4J's own {@code LSTM} and
+     * {@code RnnOutputLayer} (any backend).
+     */
     public static MultiLayerConfiguration configuration(ModelConfig model, TrainingConfig training, int vocabSize) {
         return configuration(model, training, vocabSize, useFastLstm());
     }
 
-    /** The fast layer runs its arithmetic on the host, so it is used on the CPU backend only. */
+    /** The fast layers run their arithmetic on the host, so they are used on the CPU backend only. */
     public static boolean useFastLstm() {
         // -Dtextgen.lstm=dl4j selects DL4J's own layer, for benchmarks and comparisons
         return "cpu".equals(Backend.configuredBackend()) && !"dl4j".equals(System.getProperty("textgen.lstm"));
@@ -60,7 +63,7 @@ public final class NetworkFactory {
         RnnOutputLayer.Builder outLayer = new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
                 .nIn(in).nOut(vocabSize).activation(Activation.SOFTMAX).dataFormat(RNNFormat.NCW);
         if (model.dropout() > 0) outLayer.dropOut(new Dropout(1.0 - model.dropout()));
-        list.layer(outLayer.build());
+        list.layer(fast ? FastRnnOutput.of(outLayer.build()) : outLayer.build());
         return list.backpropType(BackpropType.TruncatedBPTT)
                 .tBPTTForwardLength(training.tbpttLength())
                 .tBPTTBackwardLength(training.tbpttLength())
@@ -74,14 +77,16 @@ public final class NetworkFactory {
     }
 
     /**
-     * The same configuration with every LSTM layer as {@link FastLstm} ({@code fast}) or as DL4J's {@code LSTM}:
-     * checkpoints store the stock layer, loading switches to the fast one where it runs.
+     * The same configuration with every LSTM and RNN output layer as {@link FastLstm} and {@link FastRnnOutput}
+     * ({@code fast}) or as DL4J's own: checkpoints store the stock layers, loading switches to the fast ones where
+     * they run.
      */
     public static MultiLayerConfiguration withLstm(MultiLayerConfiguration conf, boolean fast) {
         if (!fast) return MultiLayerConfiguration.fromJson(FastLstm.portable(conf.toJson()));
         MultiLayerConfiguration c = conf.clone();
         for (NeuralNetConfiguration layerConf : c.getConfs()) {
             if (layerConf.getLayer() instanceof LSTM lstm && !(lstm instanceof FastLstm)) layerConf.setLayer(FastLstm.of(lstm));
+            if (layerConf.getLayer() instanceof RnnOutputLayer out && !(out instanceof FastRnnOutput)) layerConf.setLayer(FastRnnOutput.of(out));
         }
         return c;
     }

@@ -34,10 +34,12 @@ class FastLstmTest {
         CarriedStateNetwork stock = pair(false), fast = pair(true);
         assertInstanceOf(FastLstmLayer.class, fast.getLayer(0));
         assertFalse(stock.getLayer(0) instanceof FastLstmLayer);
+        assertInstanceOf(FastRnnOutputLayer.class, fast.getLayer(2));
+        assertFalse(stock.getLayer(2) instanceof FastRnnOutputLayer);
         assertEquals(stock.numParams(), fast.numParams());
         assertEquals(stock.params(), fast.params(), "same seed, same initialisation");
         String portable = FastLstm.portable(fast.getLayerWiseConfigurations().toJson());
-        assertFalse(portable.contains("FastLstm"));
+        assertFalse(portable.contains("FastLstm") || portable.contains("FastRnnOutput"), portable);
         assertEquals(stock.getLayerWiseConfigurations(), org.deeplearning4j.nn.conf.MultiLayerConfiguration.fromJson(portable));
     }
 
@@ -136,6 +138,64 @@ class FastLstmTest {
     }
 
     /**
+     * The fast output layer against the stock one on the same input, labels and parameters: same score, same
+     * gradients, same epsilon; and it really took its own path (the epsilon comes back time-major, which the stock
+     * layer's never is), reading input and labels in either layout.
+     */
+    @Test
+    void outputLayerMatchesStockAndReturnsTimeMajorEpsilon() {
+        CarriedStateNetwork stock = pair(false), fast = pair(true);
+        fast.setParams(stock.params().add(0.02));
+        stock.setParams(fast.params().dup());
+        stock.initGradientsView();
+        fast.initGradientsView();
+        var mgr = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces();
+        DataSet ds = new BatchSource(TestModels.randomIds(400, V, 17), V, B, T, RunConfig.Sampling.CONSECUTIVE, 1).batch(0, 0);
+        INDArray in = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, B, H, T).subi(0.5);
+        for (INDArray input : new INDArray[]{in, in.permute(2, 0, 1).dup('c').permute(1, 2, 0)}) {
+            for (INDArray labels : new INDArray[]{ds.getLabels(), ds.getLabels().dup('c')}) {
+                var s = (org.deeplearning4j.nn.layers.recurrent.RnnOutputLayer) stock.getLayer(2);
+                var f = (FastRnnOutputLayer) fast.getLayer(2);
+                s.setInput(input, mgr);
+                s.setLabels(labels);
+                f.setInput(input, mgr);
+                f.setLabels(labels);
+                var gs = s.backpropGradient(null, mgr);
+                var gf = f.backpropGradient(null, mgr);
+                assertEquals(s.computeScore(0, true, mgr), f.computeScore(0, true, mgr), 1e-5);
+                assertClose(gs.getFirst().getGradientFor("W"), gf.getFirst().getGradientFor("W"), 1e-5, "dW");
+                assertClose(gs.getFirst().getGradientFor("b"), gf.getFirst().getGradientFor("b"), 1e-5, "db");
+                assertClose(gs.getSecond(), gf.getSecond(), 1e-5, "epsilon");
+                assertTrue(NdCopy.rowMajorDense(gf.getSecond().permute(2, 0, 1)), "fast path: time-major epsilon");
+                assertFalse(NdCopy.rowMajorDense(gs.getSecond().permute(2, 0, 1)));
+            }
+        }
+    }
+
+    /** Time-major reads and writes: views with offsets, other layouts and DOUBLE arrays read the same elements. */
+    @Test
+    void timeMajorCopiesKeepEveryElement() {
+        INDArray tbf = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 6, B, 4);
+        INDArray ncw = tbf.permute(1, 2, 0); // [B, 4, 6], time-major memory
+        INDArray window = ncw.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(2, 5)); // a view with an offset
+        for (INDArray a : new INDArray[]{ncw, window, ncw.dup('c'), ncw.dup('f'), window.dup('c'), ncw.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)}) {
+            int b = (int) a.size(0), f = (int) a.size(1), t = (int) a.size(2);
+            java.nio.FloatBuffer rows = NdCopy.timeMajor(a);
+            for (int s = 0; s < t; s++) {
+                for (int r = 0; r < b; r++) {
+                    for (int k = 0; k < f; k++) assertEquals(a.getFloat(r, k, s), rows.get((s * b + r) * f + k), 0f);
+                }
+            }
+            var mgr = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces();
+            for (var type : new org.nd4j.linalg.api.buffer.DataType[]{org.nd4j.linalg.api.buffer.DataType.FLOAT, org.nd4j.linalg.api.buffer.DataType.DOUBLE}) {
+                INDArray back = NdCopy.timeMajorArray(rows, b, f, t, type, org.deeplearning4j.nn.workspace.ArrayType.ACTIVATIONS, mgr);
+                assertEquals(a.castTo(type), back);
+            }
+        }
+    }
+
+    /**
      * DL4J's own gradient check (GradientCheckUtil) on a network of fast layers: every parameter's gradient against
      * central differences of the loss. GradientCheckUtil needs a DOUBLE network; the layer then still computes in
      * float (its kernel is single precision), so the step is 1e-2 rather than 1e-6 and the tolerance 1% with errors
@@ -156,14 +216,15 @@ class FastLstmTest {
                     .dataFormat(org.deeplearning4j.nn.conf.RNNFormat.NCW).build()));
             in = H;
         }
-        list.layer(new org.deeplearning4j.nn.conf.layers.RnnOutputLayer.Builder(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT)
+        list.layer(FastRnnOutput.of(new org.deeplearning4j.nn.conf.layers.RnnOutputLayer.Builder(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT)
                 .nIn(H).nOut(V).activation(org.nd4j.linalg.activations.Activation.SOFTMAX)
-                .dataFormat(org.deeplearning4j.nn.conf.RNNFormat.NCW).build());
+                .dataFormat(org.deeplearning4j.nn.conf.RNNFormat.NCW).build()));
         org.deeplearning4j.nn.multilayer.MultiLayerNetwork net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(list.build());
         net.init();
         net.setParams(net.params().add(0.05)); // non-zero biases everywhere
         assertInstanceOf(FastLstmLayer.class, net.getLayer(0), "DOUBLE networks run the fast layer too");
         assertInstanceOf(FastLstmLayer.class, net.getLayer(1));
+        assertInstanceOf(FastRnnOutputLayer.class, net.getLayer(2));
         DataSet ds = new BatchSource(TestModels.randomIds(400, V, 13), V, B, T, RunConfig.Sampling.CONSECUTIVE, 1).batch(0, 0);
         var defaultType = org.nd4j.linalg.factory.Nd4j.dataType();
         org.nd4j.linalg.api.buffer.util.DataTypeUtil.setDTypeForContext(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
