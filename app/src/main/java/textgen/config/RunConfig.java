@@ -14,7 +14,10 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
 
     public enum Sampling { CONSECUTIVE, RANDOM }
 
-    public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double stateResetProbability, double learningRate, double lrDecay,
+    public enum LrSchedule { STEP, COSINE }
+
+    public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double stateResetProbability, double learningRate,
+                                 LrSchedule lrSchedule, double lrDecay,
                                  int lrDecayAfter, double gradientClip, int maxEpochs, long maxIterations, double maxMinutes,
                                  int evalEvery, int sampleLength, double sampleTemperature, int keepLast,
                                  double checkpointMinutes, double divergenceFactor, double divergenceLrCut, int maxRollbacks,
@@ -29,7 +32,8 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
                 new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
                         Sampling.valueOf(((String) v.get("training.sampling")).toUpperCase()),
                         (Double) v.get("training.stateResetProbability"),
-                        (Double) v.get("training.learningRate"), (Double) v.get("training.lrDecay"),
+                        (Double) v.get("training.learningRate"),
+                        LrSchedule.valueOf(((String) v.get("training.lrSchedule")).toUpperCase()), (Double) v.get("training.lrDecay"),
                         (Integer) v.get("training.lrDecayAfter"), (Double) v.get("training.gradientClip"),
                         (Integer) v.get("training.maxEpochs"), (Long) v.get("training.maxIterations"),
                         (Double) v.get("training.maxMinutes"), (Integer) v.get("training.evalEvery"),
@@ -54,6 +58,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("training.sampling", t.sampling.name().toLowerCase());
         v.put("training.stateResetProbability", t.stateResetProbability);
         v.put("training.learningRate", t.learningRate);
+        v.put("training.lrSchedule", t.lrSchedule.name().toLowerCase());
         v.put("training.lrDecay", t.lrDecay);
         v.put("training.lrDecayAfter", t.lrDecayAfter);
         v.put("training.gradientClip", t.gradientClip);
