@@ -12,13 +12,15 @@ import java.util.Locale;
  */
 final class ConsoleProgress implements TrainingListener {
     private final PrintWriter out;
+    private final PrintWriter err;
     private final boolean terminal;
     private final double plainEverySeconds;
     private long lastPrintNanos;
     private boolean lineOpen;
 
-    ConsoleProgress(PrintWriter out, boolean terminal, double plainEverySeconds) {
+    ConsoleProgress(PrintWriter out, PrintWriter err, boolean terminal, double plainEverySeconds) {
         this.out = out;
+        this.err = err;
         this.terminal = terminal;
         this.plainEverySeconds = plainEverySeconds;
     }
@@ -32,6 +34,7 @@ final class ConsoleProgress implements TrainingListener {
         out.printf(Locale.ROOT, "model: %d x LSTM(%d)%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
                 m.layers(), m.hiddenSize(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
+        out.println(textgen.model.Backend.banner());
         out.println("run directory: " + p.runDir() + (p.startIteration() > 0 ? String.format(Locale.ROOT, " (resuming at iteration %,d)", p.startIteration()) : ""));
         out.flush();
         lastPrintNanos = System.nanoTime();
@@ -65,6 +68,14 @@ final class ConsoleProgress implements TrainingListener {
             out.println("----------------");
         }
         out.flush();
+    }
+
+    @Override
+    public void onWarning(String message) {
+        endProgressLine();
+        out.flush();
+        err.println("warning: " + message);
+        err.flush();
     }
 
     @Override

@@ -78,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
                 "training.maxEpochs=100", "training.maxMinutes=" + minutes, "training.maxIterations=" + maxIterations, "training.evalEvery=200", "training.sampleLength=0",
                 "corpus.validationFraction=0.02", "corpus.path=" + dirPath.toAbsolutePath().resolve("train.txt"), "training.seed=3"));
         Corpus corpus = Corpus.split(text.toString(), cfg.corpus().validationFraction(), "generated addition corpus", Corpus.sha256(text.toString()));
-        Trainer trainer = new Trainer(cfg, corpus, List.of(new ConsoleProgress(out, System.console() != null, 10)), root.stop::requested);
+        Trainer trainer = new Trainer(cfg, corpus, List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10)), root.stop::requested);
         RunDirectory dir = RunDirectory.create(dirPath);
         dir.writeText("train.txt", text.toString());
         StringBuilder held = new StringBuilder();

@@ -12,6 +12,10 @@ import java.util.Arrays;
 
 /** Entry point: runs the command line and maps every outcome to one exit code and at most one error line. */
 public final class Main {
+    static {
+        System.setProperty("java.awt.headless", "true"); // loss charts are drawn off-screen, also where a display exists
+    }
+
     private Main() {
     }
 

@@ -9,7 +9,8 @@ import textgen.model.Backend;
 /** The root command: subcommands, global options, exit codes. */
 @Command(name = "textgen", mixinStandardHelpOptions = true, versionProvider = TextgenCommand.VersionProvider.class,
         description = "Train LSTM language models on text, sample from them, and score text with them.",
-        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, PerplexityCommand.class, InspectCommand.class, CorpusCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, PerplexityCommand.class, InspectCommand.class, PlotCommand.class,
+                CorpusCommand.class,
                 picocli.CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0    success",
@@ -19,6 +20,13 @@ import textgen.model.Backend;
 public class TextgenCommand {
     @Option(names = "--stacktrace", scope = ScopeType.INHERIT, description = "Print the full stack trace of an error.")
     boolean stacktrace;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "Log DL4J and ND4J at INFO level on stderr (start-up, backend, threads); quiet (warnings only) by default.")
+    void verbose(boolean on) {
+        // read by slf4j-simple when the first logger is created, which is after parsing (ND4J starts lazily)
+        if (on) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+    }
 
     final StopSignal stop;
 

@@ -134,7 +134,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private List<TrainingListener> listeners(PrintWriter out) {
-        return List.of(new ConsoleProgress(out, System.console() != null, 10));
+        return List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10));
     }
 
     private picocli.CommandLine.ParameterException usage(String message) {

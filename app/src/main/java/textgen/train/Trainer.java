@@ -17,6 +17,8 @@ import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.NetworkFactory;
+import textgen.report.LossChart;
+import textgen.report.Metrics;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -64,6 +66,7 @@ public final class Trainer {
     private final BooleanSupplier stopRequested;
     private final Checkpoint.Provenance provenance;
     private RunDirectory runDir;
+    private String chartError;
 
     /** Checks that the corpus fits the config (a usage error if not) before anything is created on disk. */
     public Trainer(RunConfig config, Corpus corpus, List<TrainingListener> listeners, BooleanSupplier stopRequested) {
@@ -216,7 +219,7 @@ public final class Trainer {
             TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
                     recent, lowest, lrScale, rollbacks);
             if (iteration % tc.evalEvery() == 0) {
-                Evaluation ev = evaluate(net, now, epochs, smoothed);
+                Evaluation ev = evaluate(net, now, epochs, smoothed, lr);
                 lastVal = ev.valLoss();
                 if (ev.best()) best = ev.valLoss();
                 lastSaveIteration = iteration;
@@ -233,7 +236,7 @@ public final class Trainer {
         if (iteration > 0 && lastEvalIteration != iteration) {
             TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
                     recent, lowest, lrScale, rollbacks);
-            Evaluation ev = evaluate(net, now, epochs, smoothed);
+            Evaluation ev = evaluate(net, now, epochs, smoothed, lr);
             lastVal = ev.valLoss();
             if (ev.best()) best = ev.valLoss();
         }
@@ -281,7 +284,7 @@ public final class Trainer {
     }
 
     /** Validation loss, a sample and checkpoints, with the carried training state set aside and put back. */
-    private Evaluation evaluate(CarriedStateNetwork net, TrainingState state, double epochs, double trainLoss) {
+    private Evaluation evaluate(CarriedStateNetwork net, TrainingState state, double epochs, double trainLoss, double lr) {
         TrainingConfig tc = config.training();
         Map<Integer, Map<String, INDArray>> carried = net.trainingState();
         Evaluator.Score score = Evaluator.score(net, corpus.validation(), corpus.vocabulary().size(), tc.batchSize(), EVAL_CHUNK);
@@ -298,9 +301,25 @@ public final class Trainer {
                 tc.sampling() == Sampling.CONSECUTIVE ? carried : Map.of());
         if (!sample.isEmpty()) runDir.appendText("samples.txt", "=== iteration " + state.iteration() + ", validation loss "
                 + String.format(java.util.Locale.ROOT, "%.4f", val) + "\n" + sample + "\n\n");
+        appendMetrics(state, epochs, trainLoss, val, lr);
         Evaluation ev = new Evaluation(state.iteration(), epochs, trainLoss, val, best, sample, file);
         listeners.forEach(l -> l.onEvaluation(ev));
         return ev;
+    }
+
+    /** A row of metrics.jsonl / metrics.csv, and loss.png redrawn from all rows so far (see {@link Metrics}). */
+    private void appendMetrics(TrainingState state, double epochs, double trainLoss, double val, double lr) {
+        Metrics.append(runDir.path(), new Metrics.Row(state.iteration(), epochs, state.tokensSeen(), trainLoss, val, lr,
+                state.trainSeconds() > 0 ? state.tokensSeen() / state.trainSeconds() : 0, state.elapsedSeconds(),
+                java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString()));
+        if (chartError != null) return;
+        try {
+            LossChart.write(List.of(new LossChart.Run(null, Metrics.read(runDir.path()))), runDir.path().resolve(LossChart.FILE),
+                    "textgen " + runDir.path().getFileName());
+        } catch (RuntimeException | LinkageError | java.awt.AWTError e) {
+            chartError = e.toString(); // e.g. a JRE without fonts: training goes on, the metrics files have the numbers
+            listeners.forEach(l -> l.onWarning("cannot draw " + LossChart.FILE + " (" + chartError + "); metrics are in " + Metrics.JSONL));
+        }
     }
 
     private Path save(CarriedStateNetwork net, TrainingState state, double epochs, boolean best,

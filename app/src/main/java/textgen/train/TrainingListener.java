@@ -14,6 +14,10 @@ public interface TrainingListener {
     default void onEvaluation(Trainer.Evaluation evaluation) {
     }
 
+    /** Something went wrong that training survives (e.g. the loss chart could not be drawn). */
+    default void onWarning(String message) {
+    }
+
     /** The divergence guard rolled back to the last checkpoint and cut the learning rate. */
     default void onRollback(Trainer.Rollback rollback) {
     }

@@ -10,6 +10,7 @@ import textgen.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -65,6 +66,41 @@ class CliEndToEndTest {
         assertTrue(Files.readString(run.resolve("config.yaml")).contains("hiddenSize: 64"));
         assertTrue(Files.readString(run.resolve("samples.txt")).contains("=== iteration 30"));
         assertEquals(150, Checkpoint.read(run.resolve("latest.zip"), false).state().iteration());
+    }
+
+    @Test
+    void evaluationsGoToMetricsFilesAndTheLossChart() throws IOException {
+        List<String> jsonl = Files.readAllLines(run.resolve("metrics.jsonl"));
+        List<String> csv = Files.readAllLines(run.resolve("metrics.csv"));
+        assertEquals(5, jsonl.size(), "evaluations at 30, 60, 90, 120, 150");
+        assertEquals(List.of("iteration", "epoch", "chars_seen", "train_loss", "val_loss", "val_bpc", "learning_rate",
+                "chars_per_second", "elapsed_seconds", "time"), List.of(csv.get(0).split(",")));
+        assertEquals(6, csv.size());
+        JsonNode last = JSON.readTree(jsonl.get(4));
+        assertEquals(150, last.get("iteration").asLong());
+        assertEquals(150L * 16 * 20, last.get("chars_seen").asLong());
+        assertEquals(trained.get("final_val_loss").asDouble(), last.get("val_loss").asDouble(), 1e-4);
+        assertEquals(last.get("val_loss").asDouble() / Math.log(2), last.get("val_bpc").asDouble(), 1e-4);
+        assertEquals(0.02, last.get("learning_rate").asDouble(), 1e-12);
+        assertTrue(last.get("chars_per_second").asDouble() > 0 && last.get("elapsed_seconds").asDouble() > 0);
+        java.time.Instant.parse(last.get("time").asText());
+        String[] cells = csv.get(5).split(",");
+        assertEquals("150", cells[0]);
+        assertEquals(last.get("val_loss").asDouble(), Double.parseDouble(cells[4]), 0);
+
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(run.resolve("loss.png").toFile());
+        assertNotNull(png, "loss.png is a PNG");
+        assertEquals(960, png.getWidth());
+        assertFalse(Files.exists(run.resolve("loss.png.tmp")));
+
+        Path chart = dir.resolve("two-runs.png");
+        Cli.Result r = Cli.run("plot", run.toString(), run.toString(), "-o", chart.toString());
+        assertEquals(0, r.code(), r.err());
+        assertNotNull(javax.imageio.ImageIO.read(chart.toFile()));
+        Cli.Result notRun = Cli.run("plot", dir.toString(), "-o", chart.toString());
+        assertEquals(2, notRun.code());
+        assertTrue(notRun.err().contains("metrics.jsonl not found"), notRun.err());
+        assertEquals(2, Cli.run("plot", run.toString(), "-o", dir.resolve("x.jpg").toString()).code());
     }
 
     @Test

@@ -81,6 +81,21 @@ class ResumeTest {
         a.carried().forEach((l, m) -> m.forEach((k, v) -> assertEquals(v, b.carried().get(l).get(k), "carried " + l + "/" + k)));
         if (sampling.equals("consecutive")) assertEquals(2, a.carried().size(), "consecutive mode saves the carried state");
         else assertTrue(a.carried().isEmpty());
+
+        // the resumed run continues the same metrics files: one header, every evaluation of every session, and the
+        // evaluations both runs made agree
+        var wholeRows = textgen.report.Metrics.read(whole);
+        var splitRows = textgen.report.Metrics.read(split);
+        assertEquals(java.util.List.of(4L, 8L, 12L, 14L), wholeRows.stream().map(textgen.report.Metrics.Row::iteration).toList());
+        assertEquals(java.util.List.of(4L, 6L, 8L, 9L, 12L, 14L), splitRows.stream().map(textgen.report.Metrics.Row::iteration).toList());
+        for (var w : wholeRows) {
+            var sp = splitRows.stream().filter(r -> r.iteration() == w.iteration()).findFirst().orElseThrow();
+            assertEquals(w.valLoss(), sp.valLoss(), 0.0, "validation loss at " + w.iteration());
+            assertEquals(w.charsSeen(), sp.charsSeen());
+        }
+        java.util.List<String> csv = Files.readAllLines(split.resolve("metrics.csv"));
+        assertEquals(7, csv.size());
+        assertTrue(csv.get(0).startsWith("iteration,") && csv.stream().filter(l -> l.startsWith("iteration,")).count() == 1);
     }
 
     @Test
