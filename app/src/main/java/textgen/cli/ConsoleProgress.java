@@ -3,12 +3,25 @@ package textgen.cli;
 import textgen.train.Trainer;
 import textgen.train.TrainingListener;
 
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Progress on the console: on a terminal one line redrawn in place (at most 4 times a second); otherwise, for logs and
- * batch scripts, a plain line every {@code plainEverySeconds}. Evaluations and samples are always printed in full.
+ * Progress on the console. On a terminal, a live progress bar (me.tongfei:progressbar) with iteration, loss,
+ * characters per second, elapsed time and time left, redrawn in place 4 times a second; otherwise, for logs and
+ * batch scripts, a plain line every {@code plainEverySeconds}. Evaluations, samples and warnings are always printed in
+ * full, above the bar.
+ *
+ * <p>The bar draws through a consumer of our own, onto the command's output, under this object's lock, so it never
+ * interleaves with a line being printed. It does not use the library's terminal detection: that builds a JLine
+ * terminal, which resets the process's SIGINT handler to the default and would make Ctrl-C kill training without
+ * the checkpoint textgen saves on an interrupt.
  */
 final class ConsoleProgress implements TrainingListener {
     private final PrintWriter out;
@@ -17,6 +30,10 @@ final class ConsoleProgress implements TrainingListener {
     private final double plainEverySeconds;
     private long lastPrintNanos;
     private boolean lineOpen;
+    private ProgressBar bar;
+    private volatile double secondsLeft = Double.NaN;
+    private long sessionStartIteration = -1;
+    private double sessionStartSeconds;
 
     ConsoleProgress(PrintWriter out, PrintWriter err, boolean terminal, double plainEverySeconds) {
         this.out = out;
@@ -26,39 +43,56 @@ final class ConsoleProgress implements TrainingListener {
     }
 
     @Override
-    public void onStart(Trainer.Plan p) {
+    public synchronized void onStart(Trainer.Plan p) {
         var m = p.config().model();
         var t = p.config().training();
+        out.println(textgen.model.Backend.banner());
         out.printf(Locale.ROOT, "corpus: %,d training and %,d validation characters, vocabulary %d%n",
                 p.trainTokens(), p.validationTokens(), p.vocabSize());
         out.printf(Locale.ROOT, "model: %d x LSTM(%d)%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
                 m.layers(), m.hiddenSize(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
-        out.println(textgen.model.Backend.banner());
         out.println("run directory: " + p.runDir() + (p.startIteration() > 0 ? String.format(Locale.ROOT, " (resuming at iteration %,d)", p.startIteration()) : ""));
         out.flush();
         lastPrintNanos = System.nanoTime();
+        if (terminal) {
+            bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(-1).setUnit(" it", 1)
+                    .setUpdateIntervalMillis(250).setStyle(ProgressBarStyle.UNICODE_BLOCK)
+                    .startsFrom(p.startIteration(), java.time.Duration.ZERO)
+                    .setEtaFunction(state -> Double.isFinite(secondsLeft)
+                            ? java.util.Optional.of(java.time.Duration.ofSeconds(Math.round(secondsLeft))) : java.util.Optional.empty())
+                    .setConsumer(new Line(terminalWidth())).build();
+        }
     }
 
     @Override
     public void onIteration(Trainer.Progress p) {
-        long now = System.nanoTime();
-        double since = (now - lastPrintNanos) / 1e9;
-        if (terminal ? since < 0.25 : since < plainEverySeconds) return;
-        lastPrintNanos = now;
-        String line = String.format(Locale.ROOT, "iter %,d  epoch %.2f  loss %.4f  %,.0f chars/s  elapsed %s  left %s",
-                p.iteration(), p.epochs(), p.smoothedLoss(), p.charsPerSecond(), clock(p.elapsedSeconds()), clock(p.secondsLeft()));
-        if (terminal) {
-            out.print("\r\u001b[K" + line);
-            lineOpen = true;
-        } else {
-            out.println(line);
+        if (bar != null) {
+            // the bar's length: iterations so far plus those that fit in the time left, at this session's pace
+            if (sessionStartIteration < 0) {
+                sessionStartIteration = p.iteration();
+                sessionStartSeconds = p.elapsedSeconds();
+            }
+            secondsLeft = p.secondsLeft();
+            double perIteration = p.iteration() > sessionStartIteration
+                    ? (p.elapsedSeconds() - sessionStartSeconds) / (p.iteration() - sessionStartIteration) : Double.NaN;
+            if (Double.isFinite(p.secondsLeft()) && perIteration > 0) bar.maxHint(p.iteration() + Math.round(p.secondsLeft() / perIteration));
+            bar.stepTo(p.iteration());
+            bar.setExtraMessage(String.format(Locale.ROOT, "epoch %.2f  loss %.4f  %,.0f chars/s", p.epochs(), p.smoothedLoss(), p.charsPerSecond()));
+            return;
         }
-        out.flush();
+        long now = System.nanoTime();
+        if ((now - lastPrintNanos) / 1e9 < plainEverySeconds) return;
+        lastPrintNanos = now;
+        synchronized (this) {
+            out.println(String.format(Locale.ROOT, "iter %,d  epoch %.2f  loss %.4f  %,.0f chars/s  elapsed %s  left %s",
+                    p.iteration(), p.epochs(), p.smoothedLoss(), p.charsPerSecond(), clock(p.elapsedSeconds()), clock(p.secondsLeft())));
+            out.flush();
+        }
     }
 
     @Override
-    public void onEvaluation(Trainer.Evaluation e) {
+    public synchronized void onEvaluation(Trainer.Evaluation e) {
         endProgressLine();
         out.printf(Locale.ROOT, "iter %,d  epoch %.2f  train loss %.4f  val loss %.4f nats/char (%.3f bits)%s%n",
                 e.iteration(), e.epochs(), e.trainLoss(), e.valLoss(), e.valLoss() / Math.log(2), e.best() ? "  best, saved" : "  saved");
@@ -71,7 +105,7 @@ final class ConsoleProgress implements TrainingListener {
     }
 
     @Override
-    public void onWarning(String message) {
+    public synchronized void onWarning(String message) {
         endProgressLine();
         out.flush();
         err.println("warning: " + message);
@@ -79,19 +113,76 @@ final class ConsoleProgress implements TrainingListener {
     }
 
     @Override
-    public void onRollback(Trainer.Rollback r) {
+    public synchronized void onRollback(Trainer.Rollback r) {
         endProgressLine();
         out.printf(Locale.ROOT, "diverged at iteration %,d (loss %.4g, lowest running mean %.4g): rolled back to iteration %,d, learning rate now %.3g (rollback %d of %d)%n",
                 r.iteration(), r.loss(), r.lowestMean(), r.toIteration(), r.newLearningRate(), r.rollbacks(), r.maxRollbacks());
         out.flush();
     }
 
-    /** Clears the progress line a terminal is showing, so a full line can be printed in its place. */
+    /** Training is over: the bar's last state stays on screen, on a line of its own. */
+    @Override
+    public void onEnd() {
+        if (bar == null) return;
+        bar.close(); // stops the drawing thread after a final draw
+        synchronized (this) {
+            if (lineOpen) out.println();
+            lineOpen = false;
+            out.flush();
+        }
+        bar = null;
+    }
+
+    /** Clears the progress line a terminal is showing, so a full line can be printed in its place (under the lock). */
     private void endProgressLine() {
         if (lineOpen) {
             out.print("\r\u001b[K");
             lineOpen = false;
         }
+    }
+
+    /** Draws the bar in place on {@link #out}. */
+    private final class Line implements ProgressBarConsumer {
+        private final int width;
+
+        Line(int width) {
+            this.width = width;
+        }
+
+        @Override
+        public int getMaxRenderedLength() {
+            return width;
+        }
+
+        @Override
+        public void accept(String rendered) {
+            synchronized (ConsoleProgress.this) {
+                out.print("\r" + rendered + "\u001b[K");
+                out.flush();
+                lineOpen = true;
+            }
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /** The terminal's width from {@code stty size} on /dev/tty (COLUMNS if set), else 100; one column spare. */
+    static int terminalWidth() {
+        try {
+            String columns = System.getenv("COLUMNS");
+            if (columns != null) return Math.max(40, Integer.parseInt(columns.trim()) - 1);
+            Process p = new ProcessBuilder("stty", "size").redirectInput(new java.io.File("/dev/tty"))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String[] rc = new String(p.getInputStream().readAllBytes()).trim().split("\\s+");
+            if (p.waitFor() == 0 && rc.length == 2) return Math.max(40, Integer.parseInt(rc[1]) - 1);
+        } catch (IOException | RuntimeException e) {
+            // no terminal to ask
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 100;
     }
 
     static String clock(double seconds) {

@@ -91,6 +91,14 @@ public final class Trainer {
      * given, else from a fresh initialisation.
      */
     public Result run(RunDirectory runDir, Checkpoint.Loaded resume, INDArray initParams) {
+        try {
+            return train(runDir, resume, initParams);
+        } finally {
+            listeners.forEach(TrainingListener::onEnd);
+        }
+    }
+
+    private Result train(RunDirectory runDir, Checkpoint.Loaded resume, INDArray initParams) {
         this.runDir = runDir;
         TrainingConfig tc = config.training();
         int vocabSize = corpus.vocabulary().size();

@@ -14,6 +14,10 @@ public interface TrainingListener {
     default void onEvaluation(Trainer.Evaluation evaluation) {
     }
 
+    /** After the last iteration and evaluation, also when training stops with an error. */
+    default void onEnd() {
+    }
+
     /** Something went wrong that training survives (e.g. the loss chart could not be drawn). */
     default void onWarning(String message) {
     }
