@@ -49,6 +49,11 @@ final class InspectCommand implements Callable<Integer> {
             o.set("checkpoint", c.meta());
             o.put("config", ConfigLoader.toYaml(c.config()));
             o.put("parameters", c.network().numParams());
+            var layers = o.putArray("layers");
+            for (var r : textgen.model.ModelSummary.rows(c.network().getLayerWiseConfigurations())) {
+                layers.addObject().put("name", r.name()).put("type", r.type()).put("input_shape", r.inputShape())
+                        .put("output_shape", r.outputShape()).put("parameters", r.parameters());
+            }
             o.put("vocabulary", c.vocabulary().size());
             if (index != null) o.set("index", JSON.valueToTree(index));
             out.println(o);
@@ -78,6 +83,8 @@ final class InspectCommand implements Callable<Integer> {
                 s.batchInEpoch(), s.tokensSeen(), s.elapsedSeconds());
         out.printf(Locale.ROOT, "  validation loss   %s (best so far %s)%n", fmt(s.valLoss()), fmt(s.bestValLoss()));
         if (s.rollbacks() > 0) out.printf(Locale.ROOT, "  divergences       %d, learning rate cut to %.3gx%n", s.rollbacks(), s.lrScale());
+        out.println("  layers:");
+        textgen.model.ModelSummary.format(c.network().getLayerWiseConfigurations()).lines().forEach(l -> out.println("    " + l));
         out.println("  config:");
         ConfigLoader.toYaml(c.config()).lines().forEach(l -> out.println("    " + l));
         out.flush();

@@ -9,7 +9,7 @@ import textgen.model.Backend;
 /** The root command: subcommands, global options, exit codes. */
 @Command(name = "textgen", mixinStandardHelpOptions = true, versionProvider = TextgenCommand.VersionProvider.class,
         description = "Train LSTM language models on text, sample from them, and score text with them.",
-        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, PerplexityCommand.class, InspectCommand.class, PlotCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, PerplexityCommand.class, InspectCommand.class, SummaryCommand.class, PlotCommand.class,
                 CorpusCommand.class,
                 picocli.CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",

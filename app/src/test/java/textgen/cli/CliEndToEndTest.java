@@ -104,6 +104,20 @@ class CliEndToEndTest {
     }
 
     @Test
+    void summaryPrintsTheLayersOfAConfigWithoutTraining() throws IOException {
+        Cli.Result r = Cli.run("summary", "--corpus", corpus.toString(), "--set", "model.layers=2", "--set", "model.hiddenSize=10");
+        assertEquals(0, r.code(), r.err());
+        long v = TEXT.codePoints().distinct().count();
+        // LSTM: 4 x (in x 10 + 10 x 10 + 10); output: 10 x V + V
+        long lstm1 = 4 * (v * 10 + 100 + 10), lstm2 = 4 * (10 * 10 + 100 + 10), output = 10 * v + v;
+        String table = r.out();
+        assertTrue(table.contains("vocabulary " + v), table);
+        assertTrue(table.contains(String.format(java.util.Locale.ROOT, "%,d", lstm1)) && table.contains(String.format(java.util.Locale.ROOT, "%,d", lstm2)), table);
+        assertTrue(table.contains(String.format(java.util.Locale.ROOT, "Total params: %,d", lstm1 + lstm2 + output)), table);
+        assertEquals(2, Cli.run("summary", "--corpus", dir.resolve("missing.txt").toString()).code());
+    }
+
+    @Test
     void refusesToOverwriteARun() {
         Cli.Result r = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", run.toString(), "--max-iterations", "1");
         assertEquals(2, r.code());

@@ -153,6 +153,12 @@ class ResumeTest {
         JsonNode j = JSON.readTree(ok("inspect", run.resolve("best.zip").toString(), "--json").lastLine());
         assertEquals(64, j.path("checkpoint").path("corpusSha256").asText().length());
         assertEquals(Files.readString(corpus).length(), j.path("checkpoint").path("corpusCodePoints").asLong());
+        // the layer table (Keras's summary) in both forms, adding up to the network's parameters
+        assertTrue(r.out().contains("Layer (type)") && r.out().contains("(LSTM)") && r.out().contains("Total params: "), r.out());
+        long sum = 0;
+        for (JsonNode layer : j.path("layers")) sum += layer.path("parameters").asLong();
+        assertEquals(j.path("parameters").asLong(), sum);
+        assertEquals("RnnOutputLayer", j.path("layers").get(j.path("layers").size() - 1).path("type").asText());
     }
 
     @Test
