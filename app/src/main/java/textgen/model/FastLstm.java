@@ -54,13 +54,18 @@ public class FastLstm extends LSTM {
     @Override
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
                              INDArray layerParamsView, boolean initializeParams, DataType networkDataType) {
-        FastLstmLayer ret = new FastLstmLayer(conf, networkDataType);
-        ret.setListeners(listeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> paramTable = initializer().init(conf, layerParamsView, initializeParams);
-        ret.setParamTable(paramTable);
-        ret.setConf(conf);
-        return ret;
+        return wire(new FastLstmLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+                initializer().init(conf, layerParamsView, initializeParams));
+    }
+
+    /** What DL4J's own instantiate() does to a new layer: listeners, index, parameter views, configuration. */
+    static <L extends Layer> L wire(L layer, NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
+                                    INDArray layerParamsView, Map<String, INDArray> paramTable) {
+        layer.setListeners(listeners);
+        layer.setIndex(layerIndex);
+        layer.setParamsViewArray(layerParamsView);
+        layer.setParamTable(paramTable);
+        layer.setConf(conf);
+        return layer;
     }
 }

@@ -9,7 +9,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Collection;
-import java.util.Map;
 
 /**
  * Configuration of an output layer that is DL4J's {@link RnnOutputLayer} in every respect but runs on
@@ -31,13 +30,7 @@ public class FastRnnOutput extends RnnOutputLayer {
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
                              INDArray layerParamsView, boolean initializeParams, DataType networkDataType) {
         LayerValidation.assertNInNOutSet("RnnOutputLayer", getLayerName(), layerIndex, getNIn(), getNOut());
-        FastRnnOutputLayer ret = new FastRnnOutputLayer(conf, networkDataType);
-        ret.setListeners(listeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> paramTable = initializer().init(conf, layerParamsView, initializeParams);
-        ret.setParamTable(paramTable);
-        ret.setConf(conf);
-        return ret;
+        return FastLstm.wire(new FastRnnOutputLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+                initializer().init(conf, layerParamsView, initializeParams));
     }
 }
