@@ -49,8 +49,8 @@ final class ConsoleProgress implements TrainingListener {
         out.println(textgen.model.Backend.banner());
         out.printf(Locale.ROOT, "corpus: %,d training and %,d validation characters, vocabulary %d%n",
                 p.trainTokens(), p.validationTokens(), p.vocabSize());
-        out.printf(Locale.ROOT, "model: %d x LSTM(%d)%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
-                m.layers(), m.hiddenSize(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
+        out.printf(Locale.ROOT, "model: %s%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
+                m.describe(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
         out.println("run directory: " + p.runDir() + (p.startIteration() > 0 ? String.format(Locale.ROOT, " (resuming at iteration %,d)", p.startIteration()) : ""));
         out.flush();

@@ -76,8 +76,8 @@ final class InspectCommand implements Callable<Integer> {
                 m.path("backend").asText("?"), m.path("javaVersion").asText("?"));
         out.printf(Locale.ROOT, "  corpus            %s (%,d characters, SHA-256 %s)%n", m.path("corpusPath").asText("?"),
                 m.path("corpusCodePoints").asLong(), m.path("corpusSha256").asText("?"));
-        out.printf(Locale.ROOT, "  model             %d x LSTM(%d), %,d parameters, vocabulary %d%n", c.config().model().layers(),
-                c.config().model().hiddenSize(), c.network().numParams(), c.vocabulary().size());
+        out.printf(Locale.ROOT, "  model             %s, %,d parameters, vocabulary %d%n", c.config().model().describe(),
+                c.network().numParams(), c.vocabulary().size());
         out.printf(Locale.ROOT, "  seed              %d%n", c.config().training().seed());
         out.printf(Locale.ROOT, "  state             iteration %,d, epoch %d batch %d, %,d characters seen, %.0f s%n", s.iteration(), s.epoch(),
                 s.batchInEpoch(), s.tokensSeen(), s.elapsedSeconds());

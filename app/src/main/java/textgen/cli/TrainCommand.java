@@ -91,11 +91,18 @@ final class TrainCommand implements Callable<Integer> {
         if (initFrom != null) {
             init = Checkpoint.read(Checkpoint.resolve(initFrom), false);
             RunConfig.ModelConfig m = init.config().model();
-            cfg = new RunConfig(cfg.corpus(), new RunConfig.ModelConfig(m.layers(), m.hiddenSize(), cfg.model().dropout()), cfg.training());
+            cfg = new RunConfig(cfg.corpus(), new RunConfig.ModelConfig(m.cell(), m.activation(), m.layers(), m.hiddenSize(), cfg.model().dropout()),
+                    cfg.training());
         }
         if (printConfig) {
             out.print(ConfigLoader.toYaml(cfg));
             return 0;
+        }
+        if (cfg.model().cell() == RunConfig.Cell.SIMPLE && "relu".equals(cfg.model().activation())
+                && cfg.training().sampling() == RunConfig.Sampling.CONSECUTIVE) {
+            // measured: 1 x 64 on a tiny text, lr 0.005: consecutive diverged at iteration 55 (3 rollbacks); random windows reached 0.22
+            spec.commandLine().getErr().println("warning: a ReLU cell with identity recurrent weights adds up its state without bound over "
+                    + "consecutive streams and tends to diverge; training.sampling: random (fresh state per window) suits it");
         }
         Corpus data = init == null ? Corpus.load(cfg.corpus())
                 : Corpus.load(cfg.corpus(), init.vocabulary(), unknown == UnknownPolicy.skip);

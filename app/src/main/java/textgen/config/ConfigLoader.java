@@ -183,6 +183,10 @@ public final class ConfigLoader {
                 throw TextgenException.usage(r.origin() + ": " + key.name() + " " + e.getMessage());
             }
         }
+        Raw act = raw.get("model.activation");
+        if (act != null && "relu".equals(values.get("model.activation")) && "lstm".equals(values.get("model.cell"))) {
+            throw TextgenException.usage(act.origin() + ": model.activation relu applies to model.cell simple only (LSTM cells use tanh)");
+        }
         return RunConfig.fromValues(values);
     }
 

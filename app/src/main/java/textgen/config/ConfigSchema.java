@@ -12,8 +12,12 @@ public final class ConfigSchema {
                     "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)"),
             ConfigKey.string("corpus.validationPath", null, "separate validation text; overrides corpus.validationFraction"),
 
-            ConfigKey.integer("model.layers", 2, 1, 16, "number of stacked LSTM layers"),
-            ConfigKey.integer("model.hiddenSize", 256, 1, 8192, "units per LSTM layer"),
+            ConfigKey.choice("model.cell", "lstm", List.of("lstm", "simple"),
+                    "recurrent cell: lstm, or simple (a plain RNN, h = act(W x + R h' + b))"),
+            ConfigKey.choice("model.activation", "tanh", List.of("tanh", "relu"),
+                    "activation of the simple cell; relu starts the recurrent weights at the identity (Le et al.'s IRNN), tanh at Xavier; LSTM cells use tanh"),
+            ConfigKey.integer("model.layers", 2, 1, 16, "number of stacked recurrent layers"),
+            ConfigKey.integer("model.hiddenSize", 256, 1, 8192, "units per recurrent layer"),
             ConfigKey.real("model.dropout", 0.0, 0, false, 0.9, "dropout probability between layers (0 = off)"),
 
             ConfigKey.integer("training.batchSize", 32, 1, 4096, "parallel sequences per minibatch"),

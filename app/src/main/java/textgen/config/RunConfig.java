@@ -9,7 +9,13 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
     public record CorpusConfig(String path, double validationFraction, String validationPath) {
     }
 
-    public record ModelConfig(int layers, int hiddenSize, double dropout) {
+    public enum Cell { LSTM, SIMPLE }
+
+    public record ModelConfig(Cell cell, String activation, int layers, int hiddenSize, double dropout) {
+        /** The recurrent stack as a person would name it: "2 x LSTM(256)", "2 x SimpleRnn(256, relu)". */
+        public String describe() {
+            return layers + " x " + (cell == Cell.LSTM ? "LSTM(" + hiddenSize + ")" : "SimpleRnn(" + hiddenSize + ", " + activation + ")");
+        }
     }
 
     public enum Sampling { CONSECUTIVE, RANDOM }
@@ -28,7 +34,8 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         return new RunConfig(
                 new CorpusConfig((String) v.get("corpus.path"), (Double) v.get("corpus.validationFraction"),
                         (String) v.get("corpus.validationPath")),
-                new ModelConfig((Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
+                new ModelConfig(Cell.valueOf(((String) v.get("model.cell")).toUpperCase()), (String) v.get("model.activation"),
+                        (Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
                 new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
                         Sampling.valueOf(((String) v.get("training.sampling")).toUpperCase()),
                         (Double) v.get("training.stateResetProbability"),
@@ -49,6 +56,8 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("corpus.path", corpus.path);
         v.put("corpus.validationFraction", corpus.validationFraction);
         v.put("corpus.validationPath", corpus.validationPath);
+        v.put("model.cell", model.cell.name().toLowerCase());
+        v.put("model.activation", model.activation);
         v.put("model.layers", model.layers);
         v.put("model.hiddenSize", model.hiddenSize);
         v.put("model.dropout", model.dropout);

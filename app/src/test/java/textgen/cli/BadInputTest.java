@@ -134,6 +134,8 @@ class BadInputTest {
         c.add(new Case("non-numeric max-minutes", "training.maxMinutes", "train", "--config", config, "--run-dir", runDir, "--max-minutes", "soon"));
         c.add(new Case("--set without =", "key=value", "train", "--config", config, "--run-dir", runDir, "--set", "model.layers"));
         c.add(new Case("--set bad choice", "training.sampling", "train", "--config", config, "--run-dir", runDir, "--set", "training.sampling=sometimes"));
+        c.add(new Case("relu for an LSTM cell", "model.activation relu applies to model.cell simple only", "train", "--config", config,
+                "--run-dir", runDir, "--set", "model.activation=relu"));
         c.add(new Case("--resume with --config", "--config", "train", "--resume", f("run"), "--config", config));
         c.add(new Case("--resume of a non-run", "no such run directory", "train", "--resume", f("nowhere")));
         c.add(new Case("corpus addition zero count", "--count", "corpus", "addition", "--count", "0", "--out", f("a.txt")));

@@ -118,6 +118,30 @@ class CliEndToEndTest {
     }
 
     @Test
+    void simpleRnnCellTrainsSamplesAndScores() throws IOException {
+        Path simple = dir.resolve("simple");
+        Cli.Result r = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", simple.toString(), "--max-iterations", "150",
+                "--set", "model.cell=simple", "--set", "model.activation=relu", "--set", "model.layers=1", "--set", "model.hiddenSize=64",
+                "--set", "training.batchSize=16", "--set", "training.tbpttLength=20", "--set", "training.learningRate=0.005",
+                "--set", "training.evalEvery=50", "--set", "training.sampleLength=0", "--set", "training.sampling=random", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("model: 1 x SimpleRnn(64, relu)"), r.out());
+        assertFalse(r.err().contains("warning"), r.err());
+        double best = JSON.readTree(r.lastLine()).get("best_val_loss").asDouble();
+        double uniform = Math.log(TEXT.codePoints().distinct().count());
+        assertTrue(best < 0.5 * uniform, "a plain ReLU RNN learns the tiny text too: " + best + " vs uniform " + uniform);
+        Cli.Result s = Cli.run("sample", "--model", simple.toString(), "--prime", "The ", "--length", "40", "--seed", "3");
+        assertEquals(0, s.code(), s.err());
+        Path text = Files.writeString(dir.resolve("simple-held-out.txt"), "The cat sat on the mat.\n");
+        Cli.Result p = Cli.run("perplexity", "--model", simple.toString(), "--text", text.toString(), "--json");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(Cli.run("inspect", simple.toString()).out().contains("SimpleRnn"));
+        Cli.Result consecutive = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", dir.resolve("simple2").toString(),
+                "--max-iterations", "1", "--set", "model.cell=simple", "--set", "model.activation=relu", "--set", "model.hiddenSize=8");
+        assertTrue(consecutive.err().contains("warning: a ReLU cell"), consecutive.err());
+    }
+
+    @Test
     void refusesToOverwriteARun() {
         Cli.Result r = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", run.toString(), "--max-iterations", "1");
         assertEquals(2, r.code());

@@ -226,19 +226,7 @@ class FastLstmTest {
         assertInstanceOf(FastLstmLayer.class, net.getLayer(1));
         assertInstanceOf(FastRnnOutputLayer.class, net.getLayer(2));
         DataSet ds = new BatchSource(TestModels.randomIds(400, V, 13), V, B, T, RunConfig.Sampling.CONSECUTIVE, 1).batch(0, 0);
-        var defaultType = org.nd4j.linalg.factory.Nd4j.dataType();
-        org.nd4j.linalg.api.buffer.util.DataTypeUtil.setDTypeForContext(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
-        try {
-            assertTrue(org.deeplearning4j.gradientcheck.GradientCheckUtil.checkGradients(
-                new org.deeplearning4j.gradientcheck.GradientCheckUtil.MLNConfig().net(net)
-                        .input(ds.getFeatures().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE))
-                        .labels(ds.getLabels().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE))
-                        .epsilon(1e-2).maxRelError(1e-2).minAbsoluteError(1e-4)
-                        .print(org.deeplearning4j.gradientcheck.GradientCheckUtil.PrintMode.FAILURES_ONLY)),
-                    "GradientCheckUtil failed (see the log for the parameters)");
-        } finally {
-            org.nd4j.linalg.api.buffer.util.DataTypeUtil.setDTypeForContext(defaultType);
-        }
+        assertTrue(GradientChecks.pass(net, ds), "GradientCheckUtil failed (see the log for the parameters)");
     }
 
     /**
