@@ -12,7 +12,7 @@ public final class TestModels {
     }
 
     public static RunConfig.ModelConfig model(int layers, int hidden) {
-        return new RunConfig.ModelConfig(RunConfig.Cell.LSTM, "tanh", layers, hidden, 0.0);
+        return new RunConfig.ModelConfig(false, 64, RunConfig.Cell.LSTM, "tanh", layers, hidden, 0.0);
     }
 
     public static RunConfig.TrainingConfig training(int batch, int tbptt, RunConfig.Sampling sampling) {

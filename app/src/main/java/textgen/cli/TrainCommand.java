@@ -91,7 +91,7 @@ final class TrainCommand implements Callable<Integer> {
         if (initFrom != null) {
             init = Checkpoint.read(Checkpoint.resolve(initFrom), false);
             RunConfig.ModelConfig m = init.config().model();
-            cfg = new RunConfig(cfg.corpus(), new RunConfig.ModelConfig(m.cell(), m.activation(), m.layers(), m.hiddenSize(), cfg.model().dropout()),
+            cfg = new RunConfig(cfg.corpus(), new RunConfig.ModelConfig(m.embedding(), m.embeddingSize(), m.cell(), m.activation(), m.layers(), m.hiddenSize(), cfg.model().dropout()),
                     cfg.training());
         }
         if (printConfig) {

@@ -12,6 +12,9 @@ public final class ConfigSchema {
                     "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)"),
             ConfigKey.string("corpus.validationPath", null, "separate validation text; overrides corpus.validationFraction"),
 
+            ConfigKey.choice("model.input", "onehot", List.of("onehot", "embedding"),
+                    "how tokens enter the network: onehot vectors, or a learned embedding (an EmbeddingSequenceLayer of model.embeddingSize)"),
+            ConfigKey.integer("model.embeddingSize", 64, 1, 8192, "embedding input: vector size per token"),
             ConfigKey.choice("model.cell", "lstm", List.of("lstm", "simple"),
                     "recurrent cell: lstm, or simple (a plain RNN, h = act(W x + R h' + b))"),
             ConfigKey.choice("model.activation", "tanh", List.of("tanh", "relu"),

@@ -11,10 +11,11 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
 
     public enum Cell { LSTM, SIMPLE }
 
-    public record ModelConfig(Cell cell, String activation, int layers, int hiddenSize, double dropout) {
+    public record ModelConfig(boolean embedding, int embeddingSize, Cell cell, String activation, int layers, int hiddenSize, double dropout) {
         /** The recurrent stack as a person would name it: "2 x LSTM(256)", "2 x SimpleRnn(256, relu)". */
         public String describe() {
-            return layers + " x " + (cell == Cell.LSTM ? "LSTM(" + hiddenSize + ")" : "SimpleRnn(" + hiddenSize + ", " + activation + ")");
+            return (embedding ? "Embedding(" + embeddingSize + ") -> " : "")
+                    + layers + " x " + (cell == Cell.LSTM ? "LSTM(" + hiddenSize + ")" : "SimpleRnn(" + hiddenSize + ", " + activation + ")");
         }
     }
 
@@ -34,7 +35,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         return new RunConfig(
                 new CorpusConfig((String) v.get("corpus.path"), (Double) v.get("corpus.validationFraction"),
                         (String) v.get("corpus.validationPath")),
-                new ModelConfig(Cell.valueOf(((String) v.get("model.cell")).toUpperCase()), (String) v.get("model.activation"),
+                new ModelConfig("embedding".equals(v.get("model.input")), (Integer) v.get("model.embeddingSize"), Cell.valueOf(((String) v.get("model.cell")).toUpperCase()), (String) v.get("model.activation"),
                         (Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
                 new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
                         Sampling.valueOf(((String) v.get("training.sampling")).toUpperCase()),
@@ -56,6 +57,8 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("corpus.path", corpus.path);
         v.put("corpus.validationFraction", corpus.validationFraction);
         v.put("corpus.validationPath", corpus.validationPath);
+        v.put("model.input", model.embedding ? "embedding" : "onehot");
+        v.put("model.embeddingSize", model.embeddingSize);
         v.put("model.cell", model.cell.name().toLowerCase());
         v.put("model.activation", model.activation);
         v.put("model.layers", model.layers);

@@ -30,8 +30,15 @@ public final class BatchSource {
     private final long seed;
     private final int streamLength;
     private final int batchesPerEpoch;
+    private final boolean indexInput;
 
     public BatchSource(int[] ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed) {
+        this(ids, vocabSize, batchSize, length, sampling, seed, false);
+    }
+
+    /** {@code indexInput}: features are token ids [batch, 1, time] (for an embedding layer), not one-hot vectors. */
+    public BatchSource(int[] ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed, boolean indexInput) {
+        this.indexInput = indexInput;
         this.ids = ids;
         this.vocabSize = vocabSize;
         this.batchSize = batchSize;
@@ -67,7 +74,24 @@ public final class BatchSource {
             SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + k);
             for (int b = 0; b < batchSize; b++) starts[b] = rng.nextInt(ids.length - length);
         }
-        return oneHot(ids, starts, length, vocabSize);
+        if (!indexInput) return oneHot(ids, starts, length, vocabSize);
+        int[][] rows = new int[batchSize][];
+        java.util.Arrays.fill(rows, ids);
+        return new DataSet(indexRows(rows, starts, length), nextTokens(ids, starts, length, vocabSize));
+    }
+
+    /** Token ids as features for an embedding layer: row r holds ids[r][starts[r] .. starts[r]+n), shape [rows, 1, n]. */
+    public static INDArray indexRows(int[][] ids, int[] starts, int n) {
+        float[] x = new float[ids.length * n];
+        for (int r = 0; r < ids.length; r++) {
+            for (int t = 0; t < n; t++) x[r * n + t] = ids[r][starts[r] + t];
+        }
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, new long[]{ids.length, 1, n}, 'c');
+            FloatBuffer fb = a.data().asNioFloat();
+            fb.put(fb.position(), x, 0, x.length);
+            return a;
+        }
     }
 
     /**
@@ -78,15 +102,20 @@ public final class BatchSource {
     public static DataSet oneHot(int[] ids, int[] starts, int length, int vocabSize) {
         int rows = starts.length;
         float[] x = new float[rows * vocabSize * length];
+        for (int t = 0; t < length; t++) {
+            for (int b = 0; b < rows; b++) x[(t * rows + b) * vocabSize + ids[starts[b] + t]] = 1f;
+        }
+        return new DataSet(timeMajor(x, rows, vocabSize, length), nextTokens(ids, starts, length, vocabSize));
+    }
+
+    /** Labels: the token after each input position, one-hot, laid out like {@link #oneHot}'s arrays. */
+    private static INDArray nextTokens(int[] ids, int[] starts, int length, int vocabSize) {
+        int rows = starts.length;
         float[] y = new float[rows * vocabSize * length];
         for (int t = 0; t < length; t++) {
-            for (int b = 0; b < rows; b++) {
-                int row = (t * rows + b) * vocabSize;
-                x[row + ids[starts[b] + t]] = 1f;
-                y[row + ids[starts[b] + t + 1]] = 1f;
-            }
+            for (int b = 0; b < rows; b++) y[(t * rows + b) * vocabSize + ids[starts[b] + t + 1]] = 1f;
         }
-        return new DataSet(timeMajor(x, rows, vocabSize, length), timeMajor(y, rows, vocabSize, length));
+        return timeMajor(y, rows, vocabSize, length);
     }
 
     /** One-hot input for a single row of ids, shape [1, vocab, n]. */

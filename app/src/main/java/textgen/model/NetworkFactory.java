@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.dropout.Dropout;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
@@ -19,9 +20,9 @@ import textgen.config.RunConfig.ModelConfig;
 import textgen.config.RunConfig.TrainingConfig;
 
 /**
- * Builds the network: {@code model.layers} LSTM layers (or plain RNN layers, {@code model.cell: simple}), then a
- * softmax {@code RnnOutputLayer} with MCXENT loss;
- * one-hot input, Adam, element-wise gradient clipping (char-rnn's and torch-rnn's grad_clip) and truncated BPTT of
+ * Builds the network: one-hot input or an embedding lookup ({@code model.input: embedding}), {@code model.layers}
+ * LSTM layers (or plain RNN layers, {@code model.cell: simple}), then a softmax {@code RnnOutputLayer} with MCXENT
+ * loss; Adam, element-wise gradient clipping (char-rnn's and torch-rnn's grad_clip) and truncated BPTT of
  * {@code training.tbpttLength} steps. Dropout (a drop probability, as in PyTorch) applies to the input of every layer
  * after the first recurrent layer, as in char-rnn.
  */
@@ -55,6 +56,12 @@ public final class NetworkFactory {
         }
         NeuralNetConfiguration.ListBuilder list = base.list();
         int in = vocabSize;
+        if (model.embedding()) {
+            // token ids [B, 1, T] -> vectors [B, E, T]; no bias, as Keras's Embedding; any sequence length (sampling feeds 1)
+            list.layer(new EmbeddingSequenceLayer.Builder().nIn(vocabSize).nOut(model.embeddingSize()).hasBias(false).activation(Activation.IDENTITY)
+                    .inferInputLength(true).outputDataFormat(RNNFormat.NCW).build());
+            in = model.embeddingSize();
+        }
         for (int i = 0; i < model.layers(); i++) {
             Dropout dropout = i > 0 && model.dropout() > 0 ? new Dropout(1.0 - model.dropout()) : null;
             if (model.cell() == RunConfig.Cell.SIMPLE) {

@@ -32,11 +32,24 @@ public abstract class Predictor {
     /** The fast path when the network allows it, else DL4J's {@code rnnTimeStep}. */
     public static Predictor of(MultiLayerNetwork net) {
         Layer[] layers = net.getLayers();
-        boolean fast = net.getLayerWiseConfigurations().getDataType() == DataType.FLOAT && layers.length >= 2
+        int first = embedding(net) ? 1 : 0;
+        boolean fast = net.getLayerWiseConfigurations().getDataType() == DataType.FLOAT && layers.length >= 2 + first
                 && layers[layers.length - 1] instanceof RnnOutputLayer out
-                && out.layerConf().getActivationFn() instanceof ActivationSoftmax;
-        for (int i = 0; i < layers.length - 1; i++) fast &= layers[i] instanceof FastLstmLayer;
+                && out.layerConf().getActivationFn() instanceof ActivationSoftmax
+                && (first == 0 || embeddingIsALookup(net));
+        for (int i = first; i < layers.length - 1; i++) fast &= layers[i] instanceof FastLstmLayer;
         return fast ? new Kernels(net) : new Dl4j(net);
+    }
+
+    /** Whether the network takes token ids through an embedding layer (else one-hot vectors). */
+    static boolean embedding(MultiLayerNetwork net) {
+        return net.getLayerWiseConfigurations().getConf(0).getLayer() instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+    }
+
+    /** An embedding without bias or activation (what textgen builds): its output is a row of the weights. */
+    private static boolean embeddingIsALookup(MultiLayerNetwork net) {
+        var e = (org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer) net.getLayerWiseConfigurations().getConf(0).getLayer();
+        return !e.hasBias() && e.getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationIdentity;
     }
 
     public int vocabSize() {
@@ -59,13 +72,16 @@ public abstract class Predictor {
         private final int hidden; // of the last LSTM layer
         private final FloatBuffer outWT; // [V, H] row-major
         private final float[] outBias;
+        private final float[] embedding; // [V, E] row-major, or null for one-hot input
         private FloatBuffer top, logits;
 
         Kernels(MultiLayerNetwork net) {
             super((int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1));
             Layer[] layers = net.getLayers();
-            lstm = new LstmKernel[layers.length - 1];
-            for (int i = 0; i < lstm.length; i++) lstm[i] = ((FastLstmLayer) layers[i]).kernelCopy();
+            int first = embedding(net) ? 1 : 0;
+            embedding = first == 1 ? NdCopy.read(layers[0].getParam("W")) : null;
+            lstm = new LstmKernel[layers.length - 1 - first];
+            for (int i = 0; i < lstm.length; i++) lstm[i] = ((FastLstmLayer) layers[first + i]).kernelCopy();
             h = new float[lstm.length][];
             c = new float[lstm.length][];
             Layer out = layers[layers.length - 1];
@@ -85,9 +101,18 @@ public abstract class Predictor {
         @Override
         public float[] feed(int[][] ids, int from, int n) {
             int streams = ids.length, rows = n * streams;
-            float[] x = new float[rows * vocab]; // time-major one-hot rows t*S + s
-            for (int s = 0; s < streams; s++) {
-                for (int t = 0; t < n; t++) x[(t * streams + s) * vocab + ids[s][from + t]] = 1f;
+            float[] x; // time-major rows t*S + s: one-hot vectors, or embedding rows
+            if (embedding == null) {
+                x = new float[rows * vocab];
+                for (int s = 0; s < streams; s++) {
+                    for (int t = 0; t < n; t++) x[(t * streams + s) * vocab + ids[s][from + t]] = 1f;
+                }
+            } else {
+                int e = embedding.length / vocab;
+                x = new float[rows * e];
+                for (int s = 0; s < streams; s++) {
+                    for (int t = 0; t < n; t++) System.arraycopy(embedding, ids[s][from + t] * e, x, (t * streams + s) * e, e);
+                }
             }
             for (int l = 0; l < lstm.length; l++) {
                 LstmKernel k = lstm[l];
@@ -156,7 +181,11 @@ public abstract class Predictor {
         @Override
         public float[] feed(int[][] ids, int from, int n) {
             int streams = ids.length;
-            float[] y = net.rnnTimeStep(textgen.corpus.BatchSource.oneHotRows(ids, from, n, vocab)).dup('c').data().asFloat(); // [S, V, n]
+            int[] starts = new int[streams];
+            java.util.Arrays.fill(starts, from);
+            INDArray in = embedding(net) ? textgen.corpus.BatchSource.indexRows(ids, starts, n)
+                    : textgen.corpus.BatchSource.oneHotRows(ids, from, n, vocab);
+            float[] y = net.rnnTimeStep(in).dup('c').data().asFloat(); // [S, V, n]
             float[] p = new float[y.length];
             for (int s = 0; s < streams; s++) {
                 for (int t = 0; t < n; t++) {

@@ -77,7 +77,7 @@ public final class Trainer {
         this.provenance = Checkpoint.Provenance.of(corpus);
         TrainingConfig tc = config.training();
         this.source = new BatchSource(corpus.train(), corpus.vocabulary().size(), tc.batchSize(), tc.tbpttLength(),
-                tc.sampling(), tc.seed());
+                tc.sampling(), tc.seed(), config.model().embedding());
     }
 
     /** A new run from freshly initialised weights. */

@@ -142,6 +142,29 @@ class CliEndToEndTest {
     }
 
     @Test
+    void embeddingInputTrainsSamplesScoresAndSummarises() throws IOException {
+        Path run = dir.resolve("embedding");
+        Cli.Result r = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", run.toString(), "--max-iterations", "150",
+                "--set", "model.input=embedding", "--set", "model.embeddingSize=16", "--set", "model.layers=1", "--set", "model.hiddenSize=64",
+                "--set", "training.batchSize=16", "--set", "training.tbpttLength=20", "--set", "training.learningRate=0.02",
+                "--set", "training.evalEvery=50", "--set", "training.sampleLength=20", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("model: Embedding(16) -> 1 x LSTM(64)"), r.out());
+        double best = JSON.readTree(r.lastLine()).get("best_val_loss").asDouble();
+        assertTrue(best < trained.get("best_val_loss").asDouble() * 2 + 0.1, "learns about as well as one-hot input: " + best);
+        Cli.Result s = Cli.run("sample", "--model", run.toString(), "--prime", "The d", "--length", "20", "--greedy");
+        assertEquals(0, s.code(), s.err());
+        assertTrue(s.out().startsWith("The dog sat on the"), "greedy completion of the memorised text: " + s.out());
+        Path text = Files.writeString(dir.resolve("embedding-held-out.txt"), "The cat sat on the mat.\n");
+        JsonNode p = JSON.readTree(Cli.run("perplexity", "--model", run.toString(), "--text", text.toString(), "--json").lastLine());
+        assertTrue(p.get("nats").asDouble() < 1.0, p.toString());
+        Cli.Result summary = Cli.run("summary", "--corpus", corpus.toString(), "--set", "model.input=embedding", "--set", "model.embeddingSize=16");
+        long v = TEXT.codePoints().distinct().count();
+        assertTrue(summary.out().contains("(EmbeddingSequenceLayer)") && summary.out().contains(String.format(java.util.Locale.ROOT, "%,d", v * 16)),
+                summary.out());
+    }
+
+    @Test
     void refusesToOverwriteARun() {
         Cli.Result r = Cli.run("train", "--corpus", corpus.toString(), "--run-dir", run.toString(), "--max-iterations", "1");
         assertEquals(2, r.code());

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** model.cell: simple builds DL4J's SimpleRnn (identity recurrent weights for relu), and it trains beside the fast output layer. */
 class SimpleRnnTest {
     private static RunConfig.ModelConfig simple(String activation) {
-        return new RunConfig.ModelConfig(RunConfig.Cell.SIMPLE, activation, 2, 16, 0.0);
+        return new RunConfig.ModelConfig(false, 64, RunConfig.Cell.SIMPLE, activation, 2, 16, 0.0);
     }
 
     @Test

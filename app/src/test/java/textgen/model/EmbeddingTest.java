@@ -1,0 +1,79 @@
+package textgen.model;
+
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import textgen.TestModels;
+import textgen.config.RunConfig;
+import textgen.corpus.BatchSource;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** model.input: embedding puts DL4J's EmbeddingSequenceLayer (a lookup: no bias, no activation) before the recurrent layers. */
+class EmbeddingTest {
+    private static final int V = 11, E = 6;
+
+    private static RunConfig.ModelConfig model() {
+        return new RunConfig.ModelConfig(true, E, RunConfig.Cell.LSTM, "tanh", 2, 12, 0.0);
+    }
+
+    @Test
+    void buildsALookupBeforeTheLstmsAndFeedsTokenIds() {
+        CarriedStateNetwork net = NetworkFactory.create(model(), TestModels.training(3, 7, RunConfig.Sampling.CONSECUTIVE), V);
+        assertInstanceOf(EmbeddingSequenceLayer.class, net.getLayerWiseConfigurations().getConf(0).getLayer());
+        assertEquals(V * E, net.getLayer(0).numParams(), "V x E weights, no bias (Keras's Embedding)");
+        assertInstanceOf(FastLstmLayer.class, net.getLayer(1));
+        DataSet ds = new BatchSource(TestModels.randomIds(300, V, 3), V, 3, 7, RunConfig.Sampling.CONSECUTIVE, 1, true).batch(0, 1);
+        assertArrayEquals(new long[]{3, 1, 7}, ds.getFeatures().shape(), "token ids");
+        assertArrayEquals(new long[]{3, V, 7}, ds.getLabels().shape());
+        double before = net.score(ds);
+        for (int i = 0; i < 30; i++) net.fit(ds);
+        assertTrue(net.score(ds) < before * 0.8, "it learns: " + before + " -> " + net.score(ds));
+    }
+
+    @Test
+    void predictorMatchesOutputOnBothPaths() {
+        for (boolean fast : new boolean[]{true, false}) {
+            MultiLayerNetwork net = new MultiLayerNetwork(NetworkFactory.configuration(model(),
+                    TestModels.training(2, 5, RunConfig.Sampling.CONSECUTIVE), V, fast));
+            net.init();
+            int[][] ids = {{1, 2, 3, 4, 10}, {10, 4, 3, 0, 1}};
+            INDArray expected = net.output(BatchSource.indexRows(ids, new int[]{0, 0}, 5));
+            Predictor p = Predictor.of(net);
+            p.reset();
+            float[] got = p.feed(ids, 0, 3);
+            float[] rest = p.feed(ids, 3, 2); // state carried across calls
+            p.reset();
+            for (int s = 0; s < 2; s++) {
+                for (int t = 0; t < 5; t++) {
+                    for (int v = 0; v < V; v++) {
+                        float g = t < 3 ? got[(s * 3 + t) * V + v] : rest[(s * 2 + t - 3) * V + v];
+                        assertEquals(expected.getFloat(s, v, t), g, 2e-6, (fast ? "kernels" : "dl4j") + " s" + s + " t" + t);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void passesDl4jGradientCheck() {
+        var list = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                .seed(4).dataType(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                .updater(new org.nd4j.linalg.learning.config.NoOp()).list();
+        var conf = NetworkFactory.configuration(model(), TestModels.training(3, 7, RunConfig.Sampling.CONSECUTIVE), V, true);
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            var layer = (org.deeplearning4j.nn.conf.layers.BaseLayer) conf.getConf(i).getLayer().clone();
+            layer.setIUpdater(new org.nd4j.linalg.learning.config.NoOp());
+            layer.setGradientNormalization(org.deeplearning4j.nn.conf.GradientNormalization.None);
+            list.layer(layer);
+        }
+        MultiLayerNetwork net = new MultiLayerNetwork(list.build());
+        net.init();
+        net.setParams(net.params().add(0.05));
+        assertInstanceOf(FastLstmLayer.class, net.getLayer(1));
+        DataSet ds = new BatchSource(TestModels.randomIds(300, V, 8), V, 3, 7, RunConfig.Sampling.CONSECUTIVE, 1, true).batch(0, 0);
+        assertTrue(GradientChecks.pass(net, ds), "GradientCheckUtil failed (see the log for the parameters)");
+    }
+}
