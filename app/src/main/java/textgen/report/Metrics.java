@@ -56,11 +56,26 @@ public final class Metrics {
         }
         Path csvFile = dir.resolve(CSV);
         String header = Files.exists(csvFile) ? "" : String.join(",", COLUMNS) + "\n";
-        write(dir.resolve(JSONL), json + "\n");
-        write(csvFile, header + csv + "\n");
+        write(dir.resolve(JSONL), separator(dir.resolve(JSONL)) + json + "\n");
+        write(csvFile, separator(csvFile) + header + csv + "\n");
     }
 
-    /** The rows of {@code dir}'s {@value #JSONL}, in order; a usage error when it is missing or not one. */
+    /** A newline when {@code file} ends inside a line (cut short by a crash), so the next row starts on its own. */
+    private static String separator(Path file) {
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.READ)) {
+            if (ch.size() == 0) return "";
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            ch.read(last, ch.size() - 1);
+            return last.get(0) == '\n' ? "" : "\n";
+        } catch (IOException e) {
+            return ""; // missing: a new file
+        }
+    }
+
+    /**
+     * The rows of {@code dir}'s {@value #JSONL}, in order, skipping lines that are not rows (one cut short by a crash);
+     * a usage error when the file is missing or unreadable.
+     */
     public static List<Row> read(Path dir) {
         Path file = dir.resolve(JSONL);
         if (!Files.isRegularFile(file)) {
@@ -73,12 +88,11 @@ public final class Metrics {
                 if (lines.get(i).isBlank()) continue;
                 try {
                     JsonNode n = JSON.readTree(lines.get(i));
-                    rows.add(new Row(n.get("iteration").asLong(), num(n, "epoch"), n.get("chars_seen").asLong(), num(n, "train_loss"),
+                    rows.add(new Row(num(n, "iteration").longValue(), num(n, "epoch"), num(n, "chars_seen").longValue(), num(n, "train_loss"),
                             num(n, "val_loss"), num(n, "learning_rate"), num(n, "chars_per_second"), num(n, "elapsed_seconds"),
                             n.path("time").asText("")));
                 } catch (IOException | RuntimeException e) {
-                    throw TextgenException.usage(file + " line " + (i + 1) + " is not a metrics row (a JSON object with "
-                            + String.join(", ", COLUMNS) + ")");
+                    // not a row: skipped
                 }
             }
         } catch (IOException e) {
@@ -87,9 +101,9 @@ public final class Metrics {
         return rows;
     }
 
-    private static double num(JsonNode n, String key) {
+    private static Double num(JsonNode n, String key) {
         JsonNode v = n.get(key);
-        if (v == null) throw new IllegalArgumentException("missing " + key);
+        if (v == null || !(v.isNull() || v.isNumber())) throw new IllegalArgumentException("not a number: " + key);
         return v.isNull() ? Double.NaN : v.asDouble();
     }
 

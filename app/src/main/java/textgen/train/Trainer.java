@@ -324,7 +324,7 @@ public final class Trainer {
         try {
             LossChart.write(List.of(new LossChart.Run(null, Metrics.read(runDir.path()))), runDir.path().resolve(LossChart.FILE),
                     "textgen " + runDir.path().getFileName());
-        } catch (RuntimeException | LinkageError | java.awt.AWTError e) {
+        } catch (RuntimeException | LinkageError | InternalError | java.awt.AWTError e) {
             chartError = e.toString(); // e.g. a JRE without fonts: training goes on, the metrics files have the numbers
             listeners.forEach(l -> l.onWarning("cannot draw " + LossChart.FILE + " (" + chartError + "); metrics are in " + Metrics.JSONL));
         }
