@@ -15,10 +15,10 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 
 /**
- * Next-token probabilities from a trained network, for sampling and scoring: feeds one-hot tokens to several streams
- * and carries each stream's state from call to call, as {@code rnnTimeStep} does. For a network of {@link FastLstmLayer}s
- * and a softmax {@code RnnOutputLayer} it copies the parameters once and runs the LSTM kernels and the output layer
- * itself: DL4J's {@code rnnTimeStep} costs about 3 ms per call in copies and bookkeeping, more than the arithmetic of a
+ * Next-token probabilities from a trained network, for sampling and scoring: feeds tokens (one-hot, or as ids to an
+ * embedding layer) to several streams and carries each stream's state from call to call, as {@code rnnTimeStep} does.
+ * For a network of {@link FastLstmLayer}s (after an embedding lookup, if any) and a softmax {@code RnnOutputLayer} it
+ * copies the parameters once and runs the lookup, the LSTM kernels and the output layer itself: DL4J's {@code rnnTimeStep} costs about 3 ms per call in copies and bookkeeping, more than the arithmetic of a
  * 2 x 512 model at batch 1. Any other network goes through its own {@code rnnTimeStep} state: call {@link #reset}
  * before and after use.
  */
