@@ -59,19 +59,7 @@ class EmbeddingTest {
 
     @Test
     void passesDl4jGradientCheck() {
-        var list = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
-                .seed(4).dataType(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
-                .updater(new org.nd4j.linalg.learning.config.NoOp()).list();
-        var conf = NetworkFactory.configuration(model(), TestModels.training(3, 7, RunConfig.Sampling.CONSECUTIVE), V, true);
-        for (int i = 0; i < conf.getConfs().size(); i++) {
-            var layer = (org.deeplearning4j.nn.conf.layers.BaseLayer) conf.getConf(i).getLayer().clone();
-            layer.setIUpdater(new org.nd4j.linalg.learning.config.NoOp());
-            layer.setGradientNormalization(org.deeplearning4j.nn.conf.GradientNormalization.None);
-            list.layer(layer);
-        }
-        MultiLayerNetwork net = new MultiLayerNetwork(list.build());
-        net.init();
-        net.setParams(net.params().add(0.05));
+        MultiLayerNetwork net = GradientChecks.plainDouble(NetworkFactory.configuration(model(), TestModels.training(3, 7, RunConfig.Sampling.CONSECUTIVE), V, true), 4);
         assertInstanceOf(FastLstmLayer.class, net.getLayer(1));
         DataSet ds = new BatchSource(TestModels.randomIds(300, V, 8), V, 3, 7, RunConfig.Sampling.CONSECUTIVE, 1, true).batch(0, 0);
         assertTrue(GradientChecks.pass(net, ds), "GradientCheckUtil failed (see the log for the parameters)");

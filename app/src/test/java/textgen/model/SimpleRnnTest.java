@@ -39,19 +39,7 @@ class SimpleRnnTest {
 
     @Test
     void passesDl4jGradientCheckWithTheFastOutputLayer() {
-        var list = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
-                .seed(3).dataType(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
-                .updater(new org.nd4j.linalg.learning.config.NoOp()).list();
-        var conf = NetworkFactory.configuration(simple("tanh"), TestModels.training(3, 7, RunConfig.Sampling.CONSECUTIVE), 9, true);
-        for (int i = 0; i < 3; i++) { // the factory's layers, without Adam and clipping (a gradient check needs plain gradients)
-            var layer = (org.deeplearning4j.nn.conf.layers.BaseLayer) conf.getConf(i).getLayer().clone();
-            layer.setIUpdater(new org.nd4j.linalg.learning.config.NoOp());
-            layer.setGradientNormalization(org.deeplearning4j.nn.conf.GradientNormalization.None);
-            list.layer(layer);
-        }
-        MultiLayerNetwork net = new MultiLayerNetwork(list.build());
-        net.init();
-        net.setParams(net.params().add(0.05));
+        MultiLayerNetwork net = GradientChecks.plainDouble(NetworkFactory.configuration(simple("tanh"), TestModels.training(3, 7, RunConfig.Sampling.CONSECUTIVE), 9, true), 3);
         assertInstanceOf(FastRnnOutputLayer.class, net.getLayer(2));
         DataSet ds = new BatchSource(TestModels.randomIds(300, 9, 5), 9, 3, 7, RunConfig.Sampling.CONSECUTIVE, 1).batch(0, 0);
         assertTrue(GradientChecks.pass(net, ds), "GradientCheckUtil failed (see the log for the parameters)");
