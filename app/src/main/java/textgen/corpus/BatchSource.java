@@ -86,12 +86,7 @@ public final class BatchSource {
         for (int r = 0; r < ids.length; r++) {
             for (int t = 0; t < n; t++) x[r * n + t] = ids[r][starts[r] + t];
         }
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, new long[]{ids.length, 1, n}, 'c');
-            FloatBuffer fb = a.data().asNioFloat();
-            fb.put(fb.position(), x, 0, x.length);
-            return a;
-        }
+        return detached(x, ids.length, 1, n);
     }
 
     /**
@@ -133,13 +128,18 @@ public final class BatchSource {
         return timeMajor(x, rows, vocabSize, n);
     }
 
-    /** [rows, vocab, n] over time-major data [n, rows, vocab], copied in bulk, outside any workspace. */
+    /** [rows, vocab, n] over time-major data [n, rows, vocab]. */
     private static INDArray timeMajor(float[] data, int rows, int vocabSize, int n) {
+        return detached(data, n, rows, vocabSize).permute(1, 2, 0);
+    }
+
+    /** A row-major array of {@code shape} holding {@code data}, copied in bulk, outside any workspace. */
+    private static INDArray detached(float[] data, long... shape) {
         try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, new long[]{n, rows, vocabSize}, 'c');
+            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
             FloatBuffer fb = a.data().asNioFloat();
             fb.put(fb.position(), data, 0, data.length);
-            return a.permute(1, 2, 0);
+            return a;
         }
     }
 }
