@@ -10,7 +10,9 @@ import textgen.TextgenException;
 import textgen.Version;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
+import textgen.corpus.CharVocabulary;
 import textgen.corpus.Vocabulary;
+import textgen.corpus.WordVocabulary;
 import textgen.model.Backend;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.FastLstm;
@@ -128,9 +130,17 @@ public final class Checkpoint {
             }
         }
         ObjectNode vocabJson = JSON.createObjectNode();
-        vocabJson.put("type", "char");
-        var arr = vocabJson.putArray("codePoints");
-        for (int cp : vocab.codePoints()) arr.add(cp);
+        if (vocab instanceof CharVocabulary chars) {
+            vocabJson.put("type", "char");
+            var arr = vocabJson.putArray("codePoints");
+            for (int cp : chars.codePoints()) arr.add(cp);
+        } else {
+            WordVocabulary words = (WordVocabulary) vocab;
+            vocabJson.put("type", "word");
+            vocabJson.put("lowercase", words.lowercase());
+            var arr = vocabJson.putArray("tokens");
+            words.tokens().forEach(arr::add);
+        }
         putEntry(zip, VOCABULARY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(vocabJson));
         putEntry(zip, CONFIG, ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
 
@@ -206,7 +216,7 @@ public final class Checkpoint {
             long nOut = net.layerSize(net.getnLayers() - 1);
             long nIn = net.layerInputSize(0);
             if (nOut != vocab.size() || nIn != vocab.size()) {
-                throw TextgenException.usage(name + ": vocabulary has " + vocab.size() + " characters but the network takes "
+                throw TextgenException.usage(name + ": vocabulary has " + vocab.size() + " " + vocab.unit() + "s but the network takes "
                         + nIn + " inputs and predicts " + nOut + " classes");
             }
             Map<Integer, Map<String, INDArray>> carried = zip.getEntry(CARRIED) == null ? Map.of()
@@ -311,14 +321,26 @@ public final class Checkpoint {
     }
 
     private static Vocabulary readVocabulary(JsonNode json, String name) {
-        JsonNode cps = json.path("codePoints");
-        if (!"char".equals(json.path("type").asText()) || !cps.isArray() || cps.size() < 2) {
-            throw TextgenException.usage(name + ": " + VOCABULARY + " is not a character vocabulary");
-        }
-        int[] codePoints = new int[cps.size()];
-        for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt(-1);
+        String type = json.path("type").asText();
         try {
-            return new Vocabulary(codePoints);
+            if ("word".equals(type)) {
+                JsonNode tokens = json.path("tokens");
+                if (!tokens.isArray() || !json.path("lowercase").isBoolean())
+                    throw new IllegalArgumentException("a word vocabulary needs a tokens list and a lowercase flag");
+                java.util.List<String> list = new java.util.ArrayList<>();
+                for (JsonNode t : tokens) {
+                    if (!t.isTextual()) throw new IllegalArgumentException("token " + list.size() + " is not a string");
+                    list.add(t.asText());
+                }
+                return new WordVocabulary(list, json.path("lowercase").asBoolean());
+            }
+            JsonNode cps = json.path("codePoints");
+            if (!"char".equals(type) || !cps.isArray() || cps.size() < 2) {
+                throw TextgenException.usage(name + ": " + VOCABULARY + " is neither a character nor a word vocabulary");
+            }
+            int[] codePoints = new int[cps.size()];
+            for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt(-1);
+            return new CharVocabulary(codePoints);
         } catch (IllegalArgumentException e) {
             throw TextgenException.usage(name + ": " + VOCABULARY + " is invalid: " + e.getMessage());
         }

@@ -29,6 +29,7 @@ final class ConsoleProgress implements TrainingListener {
     private final boolean terminal;
     private final double plainEverySeconds;
     private long lastPrintNanos;
+    private String unit = "char";
     private boolean lineOpen;
     private ProgressBar bar;
     private volatile double secondsLeft = Double.NaN;
@@ -47,8 +48,9 @@ final class ConsoleProgress implements TrainingListener {
         var m = p.config().model();
         var t = p.config().training();
         out.println(textgen.model.Backend.banner());
-        out.printf(Locale.ROOT, "corpus: %,d training and %,d validation characters, vocabulary %d%n",
-                p.trainTokens(), p.validationTokens(), p.vocabSize());
+        unit = p.unit();
+        out.printf(Locale.ROOT, "corpus: %,d training and %,d validation %ss, vocabulary %,d%n",
+                p.trainTokens(), p.validationTokens(), "char".equals(unit) ? "character" : unit, p.vocabSize());
         out.printf(Locale.ROOT, "model: %s%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
                 m.describe(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
@@ -78,15 +80,15 @@ final class ConsoleProgress implements TrainingListener {
                     ? (p.elapsedSeconds() - sessionStartSeconds) / (p.iteration() - sessionStartIteration) : Double.NaN;
             if (Double.isFinite(p.secondsLeft()) && perIteration > 0) bar.maxHint(p.iteration() + Math.round(p.secondsLeft() / perIteration));
             bar.stepTo(p.iteration());
-            bar.setExtraMessage(String.format(Locale.ROOT, "epoch %.2f  loss %.4f  %,.0f chars/s", p.epochs(), p.smoothedLoss(), p.charsPerSecond()));
+            bar.setExtraMessage(String.format(Locale.ROOT, "epoch %.2f  loss %.4f  %,.0f %ss/s", p.epochs(), p.smoothedLoss(), p.charsPerSecond(), unit));
             return;
         }
         long now = System.nanoTime();
         if ((now - lastPrintNanos) / 1e9 < plainEverySeconds) return;
         lastPrintNanos = now;
         synchronized (this) {
-            out.println(String.format(Locale.ROOT, "iter %,d  epoch %.2f  loss %.4f  %,.0f chars/s  elapsed %s  left %s",
-                    p.iteration(), p.epochs(), p.smoothedLoss(), p.charsPerSecond(), clock(p.elapsedSeconds()), clock(p.secondsLeft())));
+            out.println(String.format(Locale.ROOT, "iter %,d  epoch %.2f  loss %.4f  %,.0f %ss/s  elapsed %s  left %s",
+                    p.iteration(), p.epochs(), p.smoothedLoss(), p.charsPerSecond(), unit, clock(p.elapsedSeconds()), clock(p.secondsLeft())));
             out.flush();
         }
     }
@@ -94,8 +96,8 @@ final class ConsoleProgress implements TrainingListener {
     @Override
     public synchronized void onEvaluation(Trainer.Evaluation e) {
         endProgressLine();
-        out.printf(Locale.ROOT, "iter %,d  epoch %.2f  train loss %.4f  val loss %.4f nats/char (%.3f bits)%s%n",
-                e.iteration(), e.epochs(), e.trainLoss(), e.valLoss(), e.valLoss() / Math.log(2), e.best() ? "  best, saved" : "  saved");
+        out.printf(Locale.ROOT, "iter %,d  epoch %.2f  train loss %.4f  val loss %.4f nats/%s (%.3f bits, perplexity %.2f)%s%n",
+                e.iteration(), e.epochs(), e.trainLoss(), e.valLoss(), unit, e.valLoss() / Math.log(2), Math.exp(e.valLoss()), e.best() ? "  best, saved" : "  saved");
         if (!e.sample().isEmpty()) {
             out.println("---- sample ----");
             out.println(e.sample());

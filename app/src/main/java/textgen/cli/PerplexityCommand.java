@@ -9,6 +9,8 @@ import picocli.CommandLine.Spec;
 import textgen.TextgenException;
 import textgen.checkpoint.Checkpoint;
 import textgen.corpus.TextFile;
+import textgen.corpus.UnknownPolicy;
+import textgen.corpus.Vocabulary;
 import textgen.eval.Evaluator;
 
 import java.io.PrintWriter;
@@ -17,8 +19,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "perplexity", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
-        description = {"Score a text with a checkpoint: mean cross-entropy per character (nats and bits) and perplexity.",
-                "The hidden state carries through the whole file; every character after the first is predicted from all before it."})
+        description = {"Score a text with a checkpoint: mean cross-entropy per token (character or word; nats and bits) and perplexity.",
+                "The hidden state carries through the whole file; every token after the first is predicted from all before it.",
+                "Word-level models read words outside their vocabulary as <unk> (by default) and report the <unk> rate."})
 final class PerplexityCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -29,31 +32,42 @@ final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text to score.")
     Path text;
 
-    @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error", description = "Characters not in the vocabulary: ${COMPLETION-CANDIDATES} (skip drops them before scoring).")
+    @Option(names = "--unknown", paramLabel = "POLICY", description = "Characters or words not in the vocabulary: ${COMPLETION-CANDIDATES} "
+            + "(skip drops them before scoring; unk, the default for word-level models, scores them as <unk>; error is the default for characters).")
     UnknownPolicy unknown;
 
-    @Option(names = "--json", description = "Print one JSON object: nats, bits, perplexity, tokens.")
+    @Option(names = "--json", description = "Print one JSON object: unit, nats, bits, perplexity, tokens, skipped, and for words unk_rate.")
     boolean json;
 
     @Override
     public Integer call() {
         String content = TextFile.read(text, "text");
         Checkpoint.Loaded ckpt = Checkpoint.read(Checkpoint.resolve(model), false);
-        int[] ids = ckpt.vocabulary().encode(content, unknown == UnknownPolicy.skip, "text " + text);
-        if (ids.length < 2) throw TextgenException.usage("text " + text + " has fewer than 2 scorable characters");
-        Evaluator.Score s = Evaluator.score(ckpt.network(), ids, ckpt.vocabulary().size(), 1, 1024);
+        Vocabulary vocab = ckpt.vocabulary();
+        boolean words = vocab.unknown() >= 0;
+        UnknownPolicy policy = unknown != null ? unknown : words ? UnknownPolicy.unk : UnknownPolicy.error;
+        int[] ids = vocab.encode(content, policy, "text " + text);
+        String unit = vocab.shortUnit();
+        if (ids.length < 2) throw TextgenException.usage("text " + text + " has fewer than 2 scorable " + vocab.unit() + "s");
+        Evaluator.Score s = Evaluator.score(ckpt.network(), ids, vocab.size(), 1, 1024);
+        long unks = 0; // <unk> among the predicted tokens (all but the first)
+        for (int i = 1; i < ids.length; i++) if (ids[i] == vocab.unknown()) unks++;
+        double unkRate = unks / (double) (ids.length - 1);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("unit", unit);
             o.put("nats", s.nats());
             o.put("bits", s.bits());
             o.put("perplexity", s.perplexity());
             o.put("tokens", s.tokens());
-            o.put("skipped", content.codePointCount(0, content.length()) - ids.length);
+            o.put("skipped", vocab.count(content) - ids.length);
+            if (words) o.put("unk_rate", unkRate);
             out.println(o);
         } else {
-            out.printf(Locale.ROOT, "%s: %,d characters scored: %.4f nats/char, %.4f bits/char, perplexity %.3f%n",
-                    text, s.tokens(), s.nats(), s.bits(), s.perplexity());
+            out.printf(Locale.ROOT, "%s: %,d %ss scored: %.4f nats/%s, %.4f bits/%s, perplexity %.3f%s%n",
+                    text, s.tokens(), vocab.unit(), s.nats(), unit, s.bits(), unit, s.perplexity(),
+                    words ? String.format(Locale.ROOT, ", <unk> %.2f%% of words", 100 * unkRate) : "");
         }
         out.flush();
         return 0;

@@ -10,6 +10,7 @@ import picocli.CommandLine.Spec;
 import textgen.TextgenException;
 import textgen.checkpoint.Checkpoint;
 import textgen.corpus.TextFile;
+import textgen.corpus.UnknownPolicy;
 import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
 
@@ -42,7 +43,7 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--prompts", paramLabel = "FILE", description = "One prompt per line; one completion per output line.")
     Path prompts;
 
-    @Option(names = "--length", paramLabel = "N", defaultValue = "500", description = "Characters to generate (at most " + MAX_LENGTH + ").")
+    @Option(names = "--length", paramLabel = "N", defaultValue = "500", description = "Tokens to generate: characters, or words for a word-level model (at most " + MAX_LENGTH + ").")
     int length;
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0", description = "Sampling temperature, > 0 (lower is more conservative).")
@@ -66,7 +67,7 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--count", paramLabel = "N", defaultValue = "1", description = "Number of samples (with --prime/--prime-file or no prime).")
     int count;
 
-    @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error", description = "Prime characters not in the vocabulary: ${COMPLETION-CANDIDATES}.")
+    @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error", description = "Prime characters or words not in the vocabulary: ${COMPLETION-CANDIDATES} (unk: read unknown words as <unk>, word-level models only).")
     UnknownPolicy unknown;
 
     @Option(names = "--json", description = "One JSON object per sample or prompt; with --prompts a final summary line with exact-match accuracy.")
@@ -90,11 +91,10 @@ final class SampleCommand implements Callable<Integer> {
         Checkpoint.Loaded ckpt = Checkpoint.read(Checkpoint.resolve(model), false);
         Sampler sampler = new Sampler(ckpt.network(), ckpt.vocabulary(), new SamplingOptions(temperature, topK == null ? 0 : topK, topP, greedy));
         long baseSeed = seed != null ? seed : new SplittableRandom().nextLong();
-        boolean skip = unknown == UnknownPolicy.skip;
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper m = new ObjectMapper();
         if (promptLines == null) {
-            int[] primeIds = primeText == null ? new int[0] : ckpt.vocabulary().encode(primeText, skip, "prime text");
+            int[] primeIds = primeText == null ? new int[0] : ckpt.vocabulary().encode(primeText, unknown, "prime text");
             for (int i = 0; i < count; i++) {
                 SplittableRandom rng = new SplittableRandom(baseSeed + i);
                 if (json) {
@@ -125,7 +125,7 @@ final class SampleCommand implements Callable<Integer> {
             int tab = line.indexOf('\t');
             String promptText = tab >= 0 ? line.substring(0, tab) : line;
             String expected = tab >= 0 ? line.substring(tab + 1) : null;
-            int[] ids = ckpt.vocabulary().encode(promptText, skip, "prompt on line " + (i + 1) + " of " + prompts);
+            int[] ids = ckpt.vocabulary().encode(promptText, unknown, "prompt on line " + (i + 1) + " of " + prompts);
             String text = sampler.generate(ids, length, stopString, new SplittableRandom(baseSeed + i), s -> {
             });
             if (expected != null) {

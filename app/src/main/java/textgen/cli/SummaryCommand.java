@@ -38,9 +38,10 @@ final class SummaryCommand implements Callable<Integer> {
         if (corpus != null) overrides.add("corpus.path=" + corpus);
         RunConfig cfg = ConfigLoader.load(config, overrides);
         Corpus data = Corpus.load(cfg.corpus());
+        data.requireInput(cfg.model());
         int vocab = data.vocabulary().size();
         PrintWriter out = spec.commandLine().getOut();
-        out.printf(java.util.Locale.ROOT, "corpus %s: vocabulary %d%n", cfg.corpus().path(), vocab);
+        out.printf(java.util.Locale.ROOT, "corpus %s: vocabulary %,d %ss%n", cfg.corpus().path(), vocab, data.vocabulary().unit());
         out.print(ModelSummary.format(NetworkFactory.configuration(cfg.model(), cfg.training(), vocab)));
         out.flush();
         return 0;

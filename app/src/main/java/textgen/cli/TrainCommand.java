@@ -11,6 +11,7 @@ import textgen.checkpoint.RunDirectory;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
 import textgen.corpus.Corpus;
+import textgen.corpus.UnknownPolicy;
 import textgen.train.Trainer;
 import textgen.train.TrainingListener;
 
@@ -63,8 +64,9 @@ final class TrainCommand implements Callable<Integer> {
             + "(a checkpoint or a run directory) on --corpus; its layer count and sizes are kept.")
     Path initFrom;
 
-    @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error",
-            description = "With --init-from, corpus characters the checkpoint's vocabulary lacks: ${COMPLETION-CANDIDATES}.")
+    @Option(names = "--unknown", paramLabel = "POLICY",
+            description = "With --init-from, corpus characters or words the checkpoint's vocabulary lacks: ${COMPLETION-CANDIDATES} "
+                    + "(default: error for characters, unk for words).")
     UnknownPolicy unknown;
 
     /** Keys a resumed run may change: how long it runs and how often it reports and saves, nothing that changes the model. */
@@ -91,7 +93,9 @@ final class TrainCommand implements Callable<Integer> {
         if (initFrom != null) {
             init = Checkpoint.read(Checkpoint.resolve(initFrom), false);
             RunConfig.ModelConfig m = init.config().model();
-            cfg = new RunConfig(cfg.corpus(), new RunConfig.ModelConfig(m.embedding(), m.embeddingSize(), m.cell(), m.activation(), m.layers(), m.hiddenSize(), cfg.model().dropout()),
+            RunConfig.CorpusConfig c = cfg.corpus(), ic = init.config().corpus(); // the checkpoint's vocabulary decides how text is read
+            cfg = new RunConfig(new RunConfig.CorpusConfig(c.path(), c.validationFraction(), c.validationPath(), ic.tokenizer(), ic.lowercase(),
+                    ic.maxVocabulary(), ic.minCount()), new RunConfig.ModelConfig(m.embedding(), m.embeddingSize(), m.cell(), m.activation(), m.layers(), m.hiddenSize(), cfg.model().dropout()),
                     cfg.training());
         }
         if (printConfig) {
@@ -105,11 +109,13 @@ final class TrainCommand implements Callable<Integer> {
                     + "consecutive streams and tends to diverge; training.sampling: random (fresh state per window) suits it");
         }
         Corpus data = init == null ? Corpus.load(cfg.corpus())
-                : Corpus.load(cfg.corpus(), init.vocabulary(), unknown == UnknownPolicy.skip);
+                : Corpus.load(cfg.corpus(), init.vocabulary(), unknown != null ? unknown
+                : init.vocabulary().unknown() >= 0 ? UnknownPolicy.unk : UnknownPolicy.error);
+        data.requireInput(cfg.model());
         Trainer trainer = new Trainer(cfg, data, listeners(out), root.stop::requested);
         RunDirectory dir = RunDirectory.create(runDir != null ? runDir : defaultRunDir());
         dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
-        if (init != null) out.println("fine-tuning from " + init.path() + " (vocabulary of " + init.vocabulary().size() + " characters kept)");
+        if (init != null) out.println("fine-tuning from " + init.path() + " (vocabulary of " + init.vocabulary().size() + " " + init.vocabulary().unit() + "s kept)");
         return run(out, new Setup(trainer, dir, null, init == null ? null : init.network().params()));
     }
 
@@ -131,7 +137,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         RunConfig cfg = ConfigLoader.override(last.config(), allowed);
         // unknown characters are skipped here only so that a changed corpus is reported as changed, just below
-        Corpus data = Corpus.load(cfg.corpus(), last.vocabulary(), true);
+        Corpus data = Corpus.load(cfg.corpus(), last.vocabulary(), last.vocabulary().unknown() >= 0 ? UnknownPolicy.unk : UnknownPolicy.skip);
         String recorded = last.meta().path("corpusSha256").asText();
         if (!recorded.equals(data.sha256())) {
             throw TextgenException.usage("corpus " + cfg.corpus().path() + " has changed since the run started (SHA-256 " + data.sha256()
@@ -152,8 +158,9 @@ final class TrainCommand implements Callable<Integer> {
         RunDirectory dir = setup.dir();
         Trainer trainer = setup.trainer();
         Trainer.Result r = root.stop.armedDuring(() -> trainer.run(dir, setup.resumeFrom(), setup.initParams()));
-        out.printf(java.util.Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/char, %,.0f chars/s, %s; best checkpoint %s%n",
-                r.iterations(), r.epochs(), r.bestValLoss(), r.charsPerSecond(), ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
+        String unit = trainer.unit();
+        out.printf(java.util.Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/%s, %,.0f %ss/s, %s; best checkpoint %s%n",
+                r.iterations(), r.epochs(), r.bestValLoss(), unit, r.charsPerSecond(), unit, ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
         if (json) {
             ObjectMapper m = new ObjectMapper();
             ObjectNode o = m.createObjectNode();

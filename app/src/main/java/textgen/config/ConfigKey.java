@@ -10,7 +10,7 @@ import java.util.Locale;
 public record ConfigKey(String name, Kind kind, Object defaultValue, double min, double max, boolean minExclusive,
                         List<String> choices, String description) {
 
-    public enum Kind { INT, LONG, DOUBLE, STRING, CHOICE }
+    public enum Kind { INT, LONG, DOUBLE, STRING, CHOICE, BOOL }
 
     static ConfigKey integer(String name, int def, int min, int max, String description) {
         return new ConfigKey(name, Kind.INT, def, min, max, false, List.of(), description);
@@ -32,6 +32,10 @@ public record ConfigKey(String name, Kind kind, Object defaultValue, double min,
         return new ConfigKey(name, Kind.CHOICE, def, 0, 0, false, choices, description);
     }
 
+    static ConfigKey bool(String name, boolean def, String description) {
+        return new ConfigKey(name, Kind.BOOL, def, 0, 0, false, List.of("true", "false"), description);
+    }
+
     /** What a valid value looks like, for error messages and the key listing. */
     public String allowed() {
         return switch (kind) {
@@ -39,6 +43,7 @@ public record ConfigKey(String name, Kind kind, Object defaultValue, double min,
             case DOUBLE -> "a number " + (minExclusive ? "> " : ">= ") + fmt(min) + " and <= " + fmt(max);
             case STRING -> "a string (or null)";
             case CHOICE -> "one of " + String.join(", ", choices);
+            case BOOL -> "true or false";
         };
     }
 
@@ -55,6 +60,9 @@ public record ConfigKey(String name, Kind kind, Object defaultValue, double min,
             case CHOICE:
                 if (!choices.contains(s)) throw new IllegalArgumentException("'" + s + "' is not allowed: must be " + allowed());
                 return s;
+            case BOOL:
+                if (!s.equals("true") && !s.equals("false")) throw new IllegalArgumentException("'" + s + "' is not allowed: must be " + allowed());
+                return Boolean.valueOf(s);
             case INT:
             case LONG: {
                 long v;

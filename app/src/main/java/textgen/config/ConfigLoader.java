@@ -187,6 +187,13 @@ public final class ConfigLoader {
         if (act != null && "relu".equals(values.get("model.activation")) && "lstm".equals(values.get("model.cell"))) {
             throw TextgenException.usage(act.origin() + ": model.activation relu applies to model.cell simple only (LSTM cells use tanh)");
         }
+        if ("char".equals(values.get("corpus.tokenizer"))) {
+            for (String k : List.of("corpus.lowercase", "corpus.maxVocabulary", "corpus.minCount")) {
+                Raw r = raw.get(k);
+                if (r != null && !values.get(k).equals(ConfigSchema.get(k).defaultValue()))
+                    throw TextgenException.usage(r.origin() + ": " + k + " applies to corpus.tokenizer word only (this corpus is read as characters)");
+            }
+        }
         return RunConfig.fromValues(values);
     }
 

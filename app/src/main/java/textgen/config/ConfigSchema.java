@@ -11,6 +11,13 @@ public final class ConfigSchema {
             ConfigKey.real("corpus.validationFraction", 0.1, 0, true, 0.5,
                     "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)"),
             ConfigKey.string("corpus.validationPath", null, "separate validation text; overrides corpus.validationFraction"),
+            ConfigKey.choice("corpus.tokenizer", "char", List.of("char", "word"),
+                    "char: one token per Unicode character; word: words, punctuation marks and line breaks (see README), with <unk>"),
+            ConfigKey.bool("corpus.lowercase", false, "word tokenizer: lowercase words before counting and encoding"),
+            ConfigKey.integer("corpus.maxVocabulary", 0, 0, 10_000_000,
+                    "word tokenizer: keep at most this many tokens, <unk> included, the most frequent first (0 = no cap)"),
+            ConfigKey.integer("corpus.minCount", 1, 1, 1_000_000_000,
+                    "word tokenizer: keep only words occurring at least this many times; the others read as <unk>"),
 
             ConfigKey.choice("model.input", "onehot", List.of("onehot", "embedding"),
                     "how tokens enter the network: onehot vectors, or a learned embedding (an EmbeddingSequenceLayer of model.embeddingSize)"),

@@ -6,7 +6,14 @@ import java.util.Map;
 /** The validated configuration of one run. Built only by {@link ConfigLoader}, so every value is in range. */
 public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig training) {
 
-    public record CorpusConfig(String path, double validationFraction, String validationPath) {
+    public enum Tokenizer { CHAR, WORD }
+
+    public record CorpusConfig(String path, double validationFraction, String validationPath, Tokenizer tokenizer, boolean lowercase,
+                               int maxVocabulary, int minCount) {
+        /** A character-level corpus. */
+        public CorpusConfig(String path, double validationFraction, String validationPath) {
+            this(path, validationFraction, validationPath, Tokenizer.CHAR, false, 0, 1);
+        }
     }
 
     public enum Cell { LSTM, SIMPLE }
@@ -34,7 +41,8 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
     static RunConfig fromValues(Map<String, Object> v) {
         return new RunConfig(
                 new CorpusConfig((String) v.get("corpus.path"), (Double) v.get("corpus.validationFraction"),
-                        (String) v.get("corpus.validationPath")),
+                        (String) v.get("corpus.validationPath"), Tokenizer.valueOf(((String) v.get("corpus.tokenizer")).toUpperCase()),
+                        (Boolean) v.get("corpus.lowercase"), (Integer) v.get("corpus.maxVocabulary"), (Integer) v.get("corpus.minCount")),
                 new ModelConfig("embedding".equals(v.get("model.input")), (Integer) v.get("model.embeddingSize"), Cell.valueOf(((String) v.get("model.cell")).toUpperCase()), (String) v.get("model.activation"),
                         (Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
                 new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
@@ -57,6 +65,10 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("corpus.path", corpus.path);
         v.put("corpus.validationFraction", corpus.validationFraction);
         v.put("corpus.validationPath", corpus.validationPath);
+        v.put("corpus.tokenizer", corpus.tokenizer.name().toLowerCase());
+        v.put("corpus.lowercase", corpus.lowercase);
+        v.put("corpus.maxVocabulary", corpus.maxVocabulary);
+        v.put("corpus.minCount", corpus.minCount);
         v.put("model.input", model.embedding ? "embedding" : "onehot");
         v.put("model.embeddingSize", model.embeddingSize);
         v.put("model.cell", model.cell.name().toLowerCase());

@@ -47,7 +47,7 @@ public final class BatchSource {
         this.seed = seed;
         long needed = (long) batchSize * length + 1;
         if (ids.length < needed) {
-            throw TextgenException.usage("training text has " + ids.length + " characters, fewer than one minibatch needs: "
+            throw TextgenException.usage("training text has " + ids.length + " tokens, fewer than one minibatch needs: "
                     + "training.batchSize (" + batchSize + ") x training.tbpttLength (" + length + ") + 1 = " + needed
                     + "; lower them or use a longer corpus");
         }

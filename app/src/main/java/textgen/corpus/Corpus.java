@@ -14,74 +14,104 @@ import java.util.Set;
 /**
  * A corpus decoded once and encoded to token ids: training ids, validation ids and the vocabulary.
  * The vocabulary is built from the corpus file (both parts of a fraction split, as char-rnn does);
- * a separate validation file must use only characters of the training file.
+ * a separate validation file must use only characters of the training file (with words, those outside the vocabulary read
+ * as {@code <unk>}).
  */
 public record Corpus(Vocabulary vocabulary, int[] train, int[] validation, String sha256, long codePoints) {
 
     public static Corpus load(CorpusConfig config) {
-        return load(config, null, false);
+        return load(config, null, UnknownPolicy.error);
     }
 
     /**
      * Loads with a given vocabulary ({@code fixed}, e.g. a checkpoint's, when fine-tuning or resuming) instead of one
-     * built from the text: characters outside it are an error naming them, or dropped when {@code skipUnknown}.
+     * built from the text; what it lacks is handled by {@code unknown}.
      */
-    public static Corpus load(CorpusConfig config, Vocabulary fixed, boolean skipUnknown) {
+    public static Corpus load(CorpusConfig config, Vocabulary fixed, UnknownPolicy unknown) {
         if (config.path() == null)
             throw TextgenException.usage("no corpus: set corpus.path in the config or pass --corpus PATH");
         Path path = Path.of(config.path());
         String text = TextFile.read(path, "corpus");
         String sha = sha256(text);
         String name = "corpus " + path;
-        Vocabulary vocab = fixed != null ? fixed : checkedVocabulary(text, name);
-        int[] ids = vocab.encode(text, skipUnknown, name);
+        Vocabulary vocab = fixed != null ? fixed : vocabulary(text, config, name);
+        // a word vocabulary built here reads the words it left out (maxVocabulary, minCount) as <unk>
+        UnknownPolicy policy = fixed != null ? unknown : vocab instanceof WordVocabulary ? UnknownPolicy.unk : UnknownPolicy.error;
+        int[] ids = vocab.encode(text, policy, name);
         long codePoints = text.codePointCount(0, text.length());
+        String units = vocab.unit() + "s";
         if (config.validationPath() == null) return split(vocab, ids, config.validationFraction(), name, sha, codePoints);
         Path valPath = Path.of(config.validationPath());
         String val = TextFile.read(valPath, "validation text");
         int[] valIds;
-        if (fixed != null) {
-            valIds = vocab.encode(val, skipUnknown, "validation text " + valPath);
+        if (fixed != null || vocab instanceof WordVocabulary) {
+            valIds = vocab.encode(val, policy, "validation text " + valPath);
         } else {
             valIds = vocab.encode(val, true, "validation text " + valPath);
             if (valIds.length != val.codePointCount(0, val.length())) {
-                Set<Integer> unknown = new LinkedHashSet<>();
-                val.codePoints().filter(cp -> !vocab.contains(cp)).forEach(unknown::add);
+                Set<Integer> unknownChars = new LinkedHashSet<>();
+                val.codePoints().filter(cp -> !((CharVocabulary) vocab).contains(cp)).forEach(unknownChars::add);
                 throw TextgenException.usage("validation text " + valPath + " has characters that never occur in corpus " + path
-                        + ": " + Vocabulary.describe(unknown) + " (a model cannot predict them; remove them or add them to the corpus)");
+                        + ": " + CharVocabulary.describe(unknownChars) + " (a model cannot predict them; remove them or add them to the corpus)");
             }
         }
-        if (valIds.length < 2) throw TextgenException.usage("validation text " + valPath + " has fewer than 2 characters");
-        if (ids.length < 2) throw TextgenException.usage(name + " has fewer than 2 characters the vocabulary knows");
+        if (valIds.length < 2) throw TextgenException.usage("validation text " + valPath + " has fewer than 2 " + units);
+        if (ids.length < 2) throw TextgenException.usage(name + " has fewer than 2 " + units + " the vocabulary knows");
         return new Corpus(vocab, ids, valIds, sha, codePoints);
     }
 
-    /** Splits one text into training (first part) and validation (last {@code fraction}). */
+    /** Splits one character-level text into training (first part) and validation (last {@code fraction}). */
     public static Corpus split(String text, double fraction, String name, String sha) {
-        Vocabulary vocab = checkedVocabulary(text, name);
+        CharVocabulary vocab = checkedVocabulary(text, name);
         return split(vocab, vocab.encode(text, false, name), fraction, name, sha, text.codePointCount(0, text.length()));
     }
 
     private static Corpus split(Vocabulary vocab, int[] ids, double fraction, String name, String sha, long codePoints) {
         int nVal = (int) Math.round(ids.length * fraction);
         if (nVal < 2 || ids.length - nVal < 2) {
-            throw TextgenException.usage(name + " has only " + ids.length + " characters: too short to hold out a validation fraction of "
-                    + fraction + " (need at least 2 characters on each side)");
+            String units = vocab.unit() + "s";
+            throw TextgenException.usage(name + " has only " + ids.length + " " + units + ": too short to hold out a validation fraction of "
+                    + fraction + " (need at least 2 " + units + " on each side)");
         }
         int[] train = java.util.Arrays.copyOfRange(ids, 0, ids.length - nVal);
         int[] val = java.util.Arrays.copyOfRange(ids, ids.length - nVal, ids.length);
         return new Corpus(vocab, train, val, sha, codePoints);
     }
 
-    private static Vocabulary checkedVocabulary(String text, String name) {
+    private static Vocabulary vocabulary(String text, CorpusConfig config, String name) {
+        if (config.tokenizer() == textgen.config.RunConfig.Tokenizer.CHAR) return checkedVocabulary(text, name);
         if (text.isEmpty()) throw TextgenException.usage(name + " is empty");
-        Vocabulary vocab = Vocabulary.of(text);
+        try {
+            return WordVocabulary.build(text, config.lowercase(), config.maxVocabulary(), config.minCount());
+        } catch (TextgenException e) {
+            throw TextgenException.usage(name + ": " + e.getMessage());
+        }
+    }
+
+    private static CharVocabulary checkedVocabulary(String text, String name) {
+        if (text.isEmpty()) throw TextgenException.usage(name + " is empty");
+        CharVocabulary vocab = CharVocabulary.of(text);
         if (vocab.size() < 2) {
-            throw TextgenException.usage(name + " uses a single distinct character " + Vocabulary.describe(vocab.codePoint(0))
+            throw TextgenException.usage(name + " uses a single distinct character " + CharVocabulary.describe(vocab.codePoint(0))
                     + ": there is nothing to learn (a corpus needs at least 2 distinct characters)");
         }
         return vocab;
     }
+
+    /**
+     * Refuses one-hot input over a large word vocabulary: an input matrix of vocabulary x 4 hidden units that an
+     * embedding does with a lookup.
+     */
+    public void requireInput(textgen.config.RunConfig.ModelConfig model) {
+        if (vocabulary instanceof WordVocabulary && !model.embedding() && vocabulary.size() > MAX_ONEHOT_WORDS) {
+            throw TextgenException.usage(String.format(java.util.Locale.ROOT,
+                    "a word vocabulary of %,d tokens with model.input onehot: one-hot input over more than %,d words is refused "
+                            + "(slow and memory-hungry); set model.input: embedding (and model.embeddingSize), or cap corpus.maxVocabulary",
+                    vocabulary.size(), MAX_ONEHOT_WORDS));
+        }
+    }
+
+    public static final int MAX_ONEHOT_WORDS = 2000;
 
     public static String sha256(String text) {
         try {

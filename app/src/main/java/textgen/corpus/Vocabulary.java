@@ -1,118 +1,62 @@
 package textgen.corpus;
 
-import textgen.TextgenException;
-
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
-import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
-
 /**
- * The character vocabulary: distinct Unicode code points (not Java chars, not bytes), sorted, each mapped to its index.
+ * A model's token vocabulary: what its ids mean, how text becomes ids and ids become text. Characters
+ * ({@link CharVocabulary}, Unicode code points) or words ({@link WordVocabulary}, with {@code <unk>}).
  */
-public final class Vocabulary {
-    private final int[] codePoints;
-    private final Map<Integer, Integer> index = new HashMap<>();
+public abstract sealed class Vocabulary permits CharVocabulary, WordVocabulary {
 
-    public Vocabulary(int[] sortedDistinctCodePoints) {
-        this.codePoints = sortedDistinctCodePoints.clone();
-        for (int i = 0; i < codePoints.length; i++) {
-            if (i > 0 && codePoints[i] <= codePoints[i - 1])
-                throw new IllegalArgumentException("vocabulary code points must be sorted and distinct");
-            if (!Character.isValidCodePoint(codePoints[i]))
-                throw new IllegalArgumentException("invalid code point " + codePoints[i]);
-            index.put(codePoints[i], i);
-        }
+    /** A character vocabulary of the distinct code points of {@code text}. */
+    public static CharVocabulary of(String text) {
+        return CharVocabulary.of(text);
     }
 
-    public static Vocabulary of(String text) {
-        return new Vocabulary(text.codePoints().distinct().sorted().toArray());
+    public abstract int size();
+
+    /** The token's text: a character, or a word ({@code "\n"} for the newline token, {@code <unk>} for the unknown one). */
+    public abstract String token(int id);
+
+    /** The id of the newline token, -1 when there is none. */
+    public abstract int newline();
+
+    /** "character" or "word": what one token is, for messages and reports. */
+    public abstract String unit();
+
+    /** The unit in rates: "char" or "word" (as in nats/char, words/s). */
+    public String shortUnit() {
+        return unit();
     }
 
-    public int size() {
-        return codePoints.length;
-    }
-
-    public int[] codePoints() {
-        return codePoints.clone();
-    }
-
-    public int codePoint(int id) {
-        return codePoints[id];
-    }
-
-    public String token(int id) {
-        return Character.toString(codePoints[id]);
-    }
-
-    /** -1 when the code point is not in the vocabulary. */
-    public int id(int codePoint) {
-        Integer i = index.get(codePoint);
-        return i == null ? -1 : i;
-    }
-
-    public boolean contains(int codePoint) {
-        return index.containsKey(codePoint);
+    /** The id of {@code <unk>}, -1 when the vocabulary has none (characters). */
+    public int unknown() {
+        return -1;
     }
 
     /**
-     * Encodes text to ids. Characters outside the vocabulary are an error naming them, unless {@code skipUnknown},
-     * in which case they are dropped.
+     * Encodes text to ids. What the vocabulary lacks is an error naming it ({@code error}), dropped ({@code skip}) or read
+     * as {@code <unk>} ({@code unk}, word vocabularies only); {@code what} names the text in messages.
      */
-    public int[] encode(String text, boolean skipUnknown, String what) {
-        int[] cps = text.codePoints().toArray();
-        int[] ids = new int[cps.length];
-        int n = 0;
-        Set<Integer> unknown = new LinkedHashSet<>();
-        for (int cp : cps) {
-            int id = id(cp);
-            if (id >= 0) ids[n++] = id;
-            else unknown.add(cp);
-        }
-        if (!unknown.isEmpty() && !skipUnknown) {
-            throw TextgenException.usage(what + " has " + unknown.size() + " character(s) not in the model's vocabulary: "
-                    + describe(unknown) + " (use --unknown skip to drop them)");
-        }
-        return n == ids.length ? ids : Arrays.copyOf(ids, n);
+    public abstract int[] encode(String text, UnknownPolicy policy, String what);
+
+    /** How many tokens {@code text} holds, known or not. */
+    public abstract int count(String text);
+
+    /** Shorthand: {@code skipUnknown ? skip : error}. */
+    public final int[] encode(String text, boolean skipUnknown, String what) {
+        return encode(text, skipUnknown ? UnknownPolicy.skip : UnknownPolicy.error, what);
     }
 
-    /** Human-readable list of code points, e.g. 'é' (U+00E9), '\n' (U+000A); at most 10 shown. */
-    public static String describe(Set<Integer> cps) {
-        String shown = cps.stream().limit(10).map(Vocabulary::describe).collect(Collectors.joining(", "));
-        return cps.size() > 10 ? shown + ", ..." : shown;
-    }
+    /** What goes between two consecutive tokens when they are written out as text ("" for characters). */
+    public abstract String separator(int previous, int next);
 
-    public static String describe(int cp) {
-        String glyph = switch (cp) {
-            case '\n' -> "\\n";
-            case '\t' -> "\\t";
-            case '\r' -> "\\r";
-            default -> Character.isISOControl(cp) || Character.isWhitespace(cp) && cp != ' ' ? "" : Character.toString(cp);
-        };
-        return (glyph.isEmpty() ? "" : "'" + glyph + "' ") + String.format("(U+%04X)", cp);
-    }
-
+    /** The text of ids[from, to), tokens joined by {@link #separator}. */
     public String decode(int[] ids, int from, int to) {
         StringBuilder sb = new StringBuilder();
-        for (int i = from; i < to; i++) sb.appendCodePoint(codePoints[ids[i]]);
+        for (int i = from; i < to; i++) {
+            if (i > from) sb.append(separator(ids[i - 1], ids[i]));
+            sb.append(token(ids[i]));
+        }
         return sb.toString();
     }
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Vocabulary v && Arrays.equals(codePoints, v.codePoints);
-    }
-
-    @Override
-    public int hashCode() {
-        return Arrays.hashCode(codePoints);
-    }
-
-    /** Sanity check used by the checkpoint loader. */
-    public void requireSize(long expected, String what) {
-        if (expected != size())
-            throw TextgenException.usage(what + ": vocabulary has " + size() + " characters but the network expects " + expected);
-    }
 }

@@ -41,6 +41,8 @@ public final class Evaluator {
         for (int s = 0; s < streams; s++) {
             rows[s] = java.util.Arrays.copyOfRange(ids, s * streamLength, (s + 1) * streamLength);
         }
+        // the probabilities of one chunk, streams x chunk x vocabulary floats, stay under 16 M (64 MB) for word vocabularies
+        chunk = (int) Math.max(1, Math.min(chunk, (16L << 20) / ((long) streams * vocabSize)));
         double total = 0;
         Predictor predictor = Predictor.of(net);
         predictor.reset();

@@ -24,7 +24,8 @@ public final class Sampler {
     }
 
     /**
-     * Generates up to {@code length} tokens after {@code prime}. Generation starts as at the beginning of a line: when
+     * Generates up to {@code length} tokens after {@code prime} (words are joined as {@link Vocabulary#separator} says,
+     * starting with the separator after the prime's last token). Generation starts as at the beginning of a line: when
      * the vocabulary has a newline the network first reads one (not emitted), as every line after the first was
      * preceded by one in training; without a newline an empty prime starts after a random token. Stops early,
      * without emitting it, when the text ends with {@code stop}. Text is passed to {@code out} as soon as it cannot be
@@ -35,7 +36,7 @@ public final class Sampler {
     public String generate(int[] prime, int length, String stop, SplittableRandom rng, Consumer<String> out) {
         predictor.reset();
         try {
-            int nl = vocab.id('\n');
+            int nl = vocab.newline();
             int[] start;
             if (nl >= 0 && (prime.length == 0 || prime[0] != nl)) {
                 start = new int[prime.length + 1];
@@ -52,9 +53,11 @@ public final class Sampler {
             boolean hasStop = stop != null && !stop.isEmpty();
             int holdBack = hasStop ? stop.length() - 1 : 0; // a stop string may be forming in the last chars
             int[] next = new int[1];
+            int previous = start[start.length - 1];
             for (int i = 0; i < length; i++) {
                 next[0] = choose(probs, rng);
-                text.append(vocab.token(next[0]));
+                text.append(vocab.separator(previous, next[0])).append(vocab.token(next[0]));
+                previous = next[0];
                 if (hasStop && text.length() >= stop.length() && text.indexOf(stop, text.length() - stop.length()) >= 0) {
                     text.setLength(text.length() - stop.length());
                     break;

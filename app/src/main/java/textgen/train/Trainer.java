@@ -33,7 +33,7 @@ import java.util.function.BooleanSupplier;
  */
 public final class Trainer {
     /** What is about to be trained; {@code startIteration} > 0 when a run resumes. */
-    public record Plan(RunConfig config, int vocabSize, int trainTokens, int validationTokens, long parameters,
+    public record Plan(RunConfig config, int vocabSize, String unit, int trainTokens, int validationTokens, long parameters,
                        int batchesPerEpoch, Path runDir, long startIteration) {
     }
 
@@ -85,6 +85,11 @@ public final class Trainer {
         return run(runDir, null, null);
     }
 
+    /** What one token is, in rates: "char" or "word". */
+    public String unit() {
+        return corpus.vocabulary().shortUnit();
+    }
+
     /**
      * Trains into {@code runDir}: continuing {@code resume} exactly (parameters, updater, counters, corpus position,
      * carried state, learning-rate cuts, best loss) when given, else from {@code initParams} (fine-tuning) when
@@ -104,7 +109,7 @@ public final class Trainer {
         int vocabSize = corpus.vocabulary().size();
         Position pos = resume != null ? Position.of(CarriedStateNetwork.from(resume.network()), resume.state(), resume.carried())
                 : Position.start(fresh(initParams));
-        Plan plan = new Plan(config, vocabSize, corpus.train().length, corpus.validation().length, pos.net.numParams(),
+        Plan plan = new Plan(config, vocabSize, unit(), corpus.train().length, corpus.validation().length, pos.net.numParams(),
                 source.batchesPerEpoch(), runDir.path(), pos.state.iteration());
         listeners.forEach(l -> l.onStart(plan));
 

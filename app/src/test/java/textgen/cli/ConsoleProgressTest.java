@@ -17,7 +17,7 @@ class ConsoleProgressTest {
         Path yaml = Files.createTempFile("p", ".yaml");
         Files.writeString(yaml, "corpus:\n  path: /x.txt\n");
         try {
-            return new Trainer.Plan(ConfigLoader.load(yaml, List.of()), 65, 900_000, 100_000, 800_000, 400, Path.of("runs/x"), 0);
+            return new Trainer.Plan(ConfigLoader.load(yaml, List.of()), 65, "char", 900_000, 100_000, 800_000, 400, Path.of("runs/x"), 0);
         } finally {
             Files.delete(yaml);
         }

@@ -19,7 +19,7 @@ class CorpusTest {
     @Test
     void vocabularyIsCodePointsNotChars() {
         String text = "a\uD83D\uDE00b\u00e9a"; // a, U+1F600 (two Java chars), b, é, a
-        Vocabulary v = Vocabulary.of(text);
+        CharVocabulary v = Vocabulary.of(text);
         assertEquals(4, v.size());
         int[] ids = v.encode(text, false, "t");
         assertEquals(5, ids.length);

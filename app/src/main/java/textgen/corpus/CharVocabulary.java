@@ -1,0 +1,140 @@
+package textgen.corpus;
+
+import textgen.TextgenException;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The character vocabulary: distinct Unicode code points (not Java chars, not bytes), sorted, each mapped to its index.
+ */
+public final class CharVocabulary extends Vocabulary {
+    private final int[] codePoints;
+    private final Map<Integer, Integer> index = new HashMap<>();
+
+    public CharVocabulary(int[] sortedDistinctCodePoints) {
+        this.codePoints = sortedDistinctCodePoints.clone();
+        for (int i = 0; i < codePoints.length; i++) {
+            if (i > 0 && codePoints[i] <= codePoints[i - 1])
+                throw new IllegalArgumentException("vocabulary code points must be sorted and distinct");
+            if (!Character.isValidCodePoint(codePoints[i]))
+                throw new IllegalArgumentException("invalid code point " + codePoints[i]);
+            index.put(codePoints[i], i);
+        }
+    }
+
+    public static CharVocabulary of(String text) {
+        return new CharVocabulary(text.codePoints().distinct().sorted().toArray());
+    }
+
+    @Override
+    public int size() {
+        return codePoints.length;
+    }
+
+    public int[] codePoints() {
+        return codePoints.clone();
+    }
+
+    public int codePoint(int id) {
+        return codePoints[id];
+    }
+
+    @Override
+    public String token(int id) {
+        return Character.toString(codePoints[id]);
+    }
+
+    /** -1 when the code point is not in the vocabulary. */
+    public int id(int codePoint) {
+        Integer i = index.get(codePoint);
+        return i == null ? -1 : i;
+    }
+
+    public boolean contains(int codePoint) {
+        return index.containsKey(codePoint);
+    }
+
+    @Override
+    public int newline() {
+        return id('\n');
+    }
+
+    @Override
+    public String unit() {
+        return "character";
+    }
+
+    @Override
+    public String shortUnit() {
+        return "char";
+    }
+
+    @Override
+    public int count(String text) {
+        return text.codePointCount(0, text.length());
+    }
+
+    @Override
+    public String separator(int previous, int next) {
+        return "";
+    }
+
+    @Override
+    public int[] encode(String text, UnknownPolicy policy, String what) {
+        if (policy == UnknownPolicy.unk)
+            throw TextgenException.usage(what + ": unknown policy unk needs a word-level model; this one reads characters (use error or skip)");
+        int[] cps = text.codePoints().toArray();
+        int[] ids = new int[cps.length];
+        int n = 0;
+        Set<Integer> unknown = new LinkedHashSet<>();
+        for (int cp : cps) {
+            int id = id(cp);
+            if (id >= 0) ids[n++] = id;
+            else unknown.add(cp);
+        }
+        if (!unknown.isEmpty() && policy == UnknownPolicy.error) {
+            throw TextgenException.usage(what + " has " + unknown.size() + " character(s) not in the model's vocabulary: "
+                    + describe(unknown) + " (use --unknown skip to drop them)");
+        }
+        return n == ids.length ? ids : Arrays.copyOf(ids, n);
+    }
+
+    /** Human-readable list of code points, e.g. 'é' (U+00E9), '\n' (U+000A); at most 10 shown. */
+    public static String describe(Set<Integer> cps) {
+        String shown = cps.stream().limit(10).map(CharVocabulary::describe).collect(Collectors.joining(", "));
+        return cps.size() > 10 ? shown + ", ..." : shown;
+    }
+
+    public static String describe(int cp) {
+        String glyph = switch (cp) {
+            case '\n' -> "\\n";
+            case '\t' -> "\\t";
+            case '\r' -> "\\r";
+            default -> Character.isISOControl(cp) || Character.isWhitespace(cp) && cp != ' ' ? "" : Character.toString(cp);
+        };
+        return (glyph.isEmpty() ? "" : "'" + glyph + "' ") + String.format("(U+%04X)", cp);
+    }
+
+    @Override
+    public String decode(int[] ids, int from, int to) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = from; i < to; i++) sb.appendCodePoint(codePoints[ids[i]]);
+        return sb.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CharVocabulary v && Arrays.equals(codePoints, v.codePoints);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(codePoints);
+    }
+
+}
