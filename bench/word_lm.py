@@ -1,0 +1,224 @@
+"""PyTorch reference for bench/word: the word-level LSTM textgen trains, trained the same way, scored the same way.
+
+Everything textgen does is mirrored, so that the two test perplexities differ only by what the implementations do:
+- tokens: textgen's word tokenizer (WordVocabulary.java: runs of letters/marks/digits with inner apostrophes, every
+  other visible character alone, line breaks as tokens, the literal <unk>), vocabulary = <unk> then the most
+  frequent tokens, capped by max_vocabulary / min_count; unknown words of the scored text read as <unk>;
+- split: the last validation_fraction of the corpus (Java Math.round) is held out;
+- model: Embedding(V, E) without bias -> L x LSTM(H) -> Linear(H, V), initialised as DL4J 1.0.0-M2.1 does
+  (Xavier normal with its fan-in/fan-out choices, LSTM forget-gate bias 1, one bias vector per LSTM layer);
+- loss: cross-entropy summed over time and averaged over the minibatch (DL4J's MCXENT score), gradients clipped
+  element-wise, Adam, learning rate on textgen's cosine schedule (0.1% steps) over max_epochs;
+- data: batch_size consecutive streams, tbptt_length steps per minibatch, hidden state carried across minibatches,
+  reset at every epoch start and, per stream and minibatch, with probability state_reset_probability, drawn from the
+  same generator (Java's SplittableRandom seeded from seed, epoch, minibatch) so the same streams reset;
+- scoring: the hidden state carried through the whole test file, every token after the first predicted.
+Prints one JSON line.
+
+  python3 word_lm.py --corpus valid.txt --test test.txt --config EFFECTIVE_CONFIG.yaml [--threads K]
+"""
+import argparse
+import json
+import math
+import re
+import time
+import unicodedata
+from collections import Counter
+
+import torch
+import torch.nn as nn
+
+UNK = "<unk>"
+
+
+def is_word(c):
+    return unicodedata.category(c)[0] in "LMN"
+
+
+def tokenize(text, lowercase):
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            out.append("\n")
+            i += 1
+        elif c.isspace():
+            i += 1
+        elif is_word(c):
+            j = i + 1
+            while j < n:
+                if is_word(text[j]):
+                    j += 1
+                elif text[j] in "'\u2019" and j + 1 < n and is_word(text[j + 1]):
+                    j += 1
+                else:
+                    break
+            out.append(text[i:j].lower() if lowercase else text[i:j])
+            i = j
+        elif text.startswith(UNK, i):
+            out.append(UNK)
+            i += len(UNK)
+        else:
+            out.append(c)
+            i += 1
+    return out
+
+
+def read(path):
+    # textgen reads strict UTF-8, drops a leading byte-order mark and keeps \r (whitespace to the tokenizer)
+    return open(path, encoding="utf-8-sig", newline="").read()
+
+
+def flat_config(path):
+    """The two-level YAML textgen writes (`train --print-config`, config.yaml of a run) as {"section.key": value}."""
+    values, section = {}, None
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"^(\w+):\s*$", line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r"^\s+(\w+):\s*(.*?)\s*$", line)
+        if m and section:
+            v = m.group(2).strip("'\"")
+            values[section + "." + m.group(1)] = v
+    return values
+
+
+M64 = (1 << 64) - 1
+
+
+class SplittableRandom:
+    """java.util.SplittableRandom(seed).nextDouble(), bit for bit (SplitMix64)."""
+
+    def __init__(self, seed):
+        self.seed = seed & M64
+
+    def next_double(self):
+        self.seed = (self.seed + 0x9E3779B97F4A7C15) & M64
+        z = self.seed
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return ((z ^ (z >> 31)) >> 11) * 2.0 ** -53
+
+
+def reset_rows(seed, epoch, k, batch, p):
+    """Trainer.resetRows: the streams whose carried state restarts at minibatch k of an epoch."""
+    rng = SplittableRandom(seed * 0x2545F4914F6CDD1D + epoch * 1_000_003 + k)
+    return [b for b in range(batch) if rng.next_double() < p]
+
+
+class WordLSTM(nn.Module):
+    def __init__(self, vocab, emb, hidden, layers):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, emb)
+        self.lstm = nn.LSTM(emb, hidden, layers)
+        self.out = nn.Linear(hidden, vocab)
+        with torch.no_grad():
+            # DL4J: EmbeddingSequenceLayer Xavier with fanIn 1, fanOut E
+            self.emb.weight.normal_(0, math.sqrt(2.0 / (1 + emb)))
+            for l in range(layers):
+                n_in = emb if l == 0 else hidden
+                std = math.sqrt(2.0 / (hidden + n_in + hidden))  # LSTMParamInitializer: fanIn = H, fanOut = nIn + H
+                getattr(self.lstm, f"weight_ih_l{l}").normal_(0, std)
+                getattr(self.lstm, f"weight_hh_l{l}").normal_(0, std)
+                b = getattr(self.lstm, f"bias_ih_l{l}")
+                b.zero_()
+                b[hidden:2 * hidden] = 1.0  # PyTorch gate order i, f, g, o: the forget gate's bias starts at 1
+                hh = getattr(self.lstm, f"bias_hh_l{l}")
+                hh.zero_()
+                hh.requires_grad_(False)  # DL4J has one bias vector per gate
+            self.out.weight.normal_(0, math.sqrt(2.0 / (hidden + vocab)))
+            self.out.bias.zero_()
+
+    def forward(self, x, state=None):
+        y, state = self.lstm(self.emb(x), state)
+        return self.out(y), state
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--test", required=True)
+    p.add_argument("--config", required=True, help="textgen's effective config (train --print-config)")
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    c = flat_config(a.config)
+    lowercase = c["corpus.lowercase"] == "true"
+    max_vocab, min_count = int(c["corpus.maxVocabulary"]), int(c["corpus.minCount"])
+    E, H, L = int(c["model.embeddingSize"]), int(c["model.hiddenSize"]), int(c["model.layers"])
+    B, T = int(c["training.batchSize"]), int(c["training.tbpttLength"])
+    lr0, clip, epochs = float(c["training.learningRate"]), float(c["training.gradientClip"]), int(c["training.maxEpochs"])
+    assert c["model.input"] == "embedding" and c["model.cell"] == "lstm" and float(c["model.dropout"]) == 0
+    assert c["training.sampling"] == "consecutive"
+    reset_p, seed = float(c["training.stateResetProbability"]), int(c["training.seed"])
+    assert c["training.lrSchedule"] == "cosine" and int(c["training.maxIterations"]) == 0 and float(c["training.maxMinutes"]) == 0
+
+    words = tokenize(read(a.corpus), lowercase)
+    counts = Counter(w for w in words if w != UNK)
+    kept = sorted((w for w, k in counts.items() if k >= min_count), key=lambda w: (-counts[w], w))
+    itos = [UNK] + kept[: max_vocab - 1 if max_vocab > 0 else None]
+    stoi = {w: i for i, w in enumerate(itos)}
+    V = len(itos)
+    ids = torch.tensor([stoi.get(w, 0) for w in words], dtype=torch.long)
+    n_val = int(math.floor(len(ids) * float(c["corpus.validationFraction"]) + 0.5))
+    train_ids, val_ids = ids[: len(ids) - n_val], ids[len(ids) - n_val:]
+    test_ids = torch.tensor([stoi.get(w, 0) for w in tokenize(read(a.test), lowercase)], dtype=torch.long)
+
+    torch.manual_seed(seed)
+    model = WordLSTM(V, E, H, L)
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr0)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    stream = (len(train_ids) - 1) // B
+    per_epoch = stream // T
+    total = epochs * per_epoch
+    x_all = torch.stack([train_ids[b * stream: b * stream + stream] for b in range(B)], dim=1)  # [stream, B]
+    y_all = torch.stack([train_ids[b * stream + 1: b * stream + stream + 1] for b in range(B)], dim=1)
+    it, t0 = 0, time.perf_counter()
+    for epoch in range(epochs):
+        state = None
+        for k in range(per_epoch):
+            progress = math.floor(it / total * 1000 + 1e-9) / 1000
+            for g in opt.param_groups:
+                g["lr"] = lr0 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+            x, y = x_all[k * T:(k + 1) * T], y_all[k * T:(k + 1) * T]
+            if state is not None:
+                state = tuple(s.detach() for s in state)
+                rows = reset_rows(seed, epoch, k, B, reset_p) if reset_p > 0 else []
+                if rows:
+                    for s in state:
+                        s[:, rows] = 0
+            logits, state = model(x, state)
+            loss = loss_fn(logits.reshape(-1, V), y.reshape(-1)) / B
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_value_(params, clip)
+            opt.step()
+            it += 1
+    train_seconds = time.perf_counter() - t0
+
+    def score(seq, streams):
+        """Evaluator.score: `streams` consecutive slices, each fed in chunks of 1,024 with its state carried through."""
+        streams = max(1, min(streams, (len(seq) - 1) // 2))
+        n = len(seq) // streams
+        rows = torch.stack([seq[s * n:(s + 1) * n] for s in range(streams)], dim=1)  # [n, streams]
+        model.eval()
+        total_nats, state = 0.0, None
+        with torch.no_grad():
+            for k in range(0, n - 1, 1024):
+                x = rows[k: min(k + 1024, n - 1)]
+                y = rows[k + 1: k + 1 + x.shape[0]]
+                logits, state = model(x, state)
+                total_nats += loss_fn(logits.reshape(-1, V), y.reshape(-1)).item()
+        return total_nats / (streams * (n - 1))
+
+    val, test = score(val_ids, B), score(test_ids, 1)  # as the trainer validates, and as `textgen perplexity` scores
+    print(json.dumps({"vocabulary": V, "train_tokens": len(train_ids), "test_tokens": len(test_ids) - 1,
+                      "iterations": it, "epochs": epochs, "train_seconds": train_seconds,
+                      "val_nats": val, "test_nats": test, "test_perplexity": math.exp(test),
+                      "test_unk_rate": float((test_ids[1:] == 0).float().mean())}))
+
+
+if __name__ == "__main__":
+    main()
