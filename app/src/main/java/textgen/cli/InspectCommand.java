@@ -12,6 +12,8 @@ import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
 import textgen.checkpoint.TrainingState;
 import textgen.config.ConfigLoader;
+import textgen.corpus.Vocabulary;
+import textgen.corpus.WordVocabulary;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -55,6 +57,7 @@ final class InspectCommand implements Callable<Integer> {
                         .put("output_shape", r.outputShape()).put("parameters", r.parameters());
             }
             o.put("vocabulary", c.vocabulary().size());
+            o.put("unit", c.vocabulary().shortUnit());
             if (index != null) o.set("index", JSON.valueToTree(index));
             out.println(o);
             return 0;
@@ -76,12 +79,14 @@ final class InspectCommand implements Callable<Integer> {
                 m.path("backend").asText("?"), m.path("javaVersion").asText("?"));
         out.printf(Locale.ROOT, "  corpus            %s (%,d characters, SHA-256 %s)%n", m.path("corpusPath").asText("?"),
                 m.path("corpusCodePoints").asLong(), m.path("corpusSha256").asText("?"));
-        out.printf(Locale.ROOT, "  model             %s, %,d parameters, vocabulary %d%n", c.config().model().describe(),
-                c.network().numParams(), c.vocabulary().size());
+        Vocabulary v = c.vocabulary();
+        String unit = v.shortUnit();
+        out.printf(Locale.ROOT, "  model             %s, %,d parameters, vocabulary %,d %ss%s%n", c.config().model().describe(),
+                c.network().numParams(), v.size(), v.unit(), v instanceof WordVocabulary w && w.lowercase() ? " (lowercased)" : "");
         out.printf(Locale.ROOT, "  seed              %d%n", c.config().training().seed());
-        out.printf(Locale.ROOT, "  state             iteration %,d, epoch %d batch %d, %,d characters seen, %.0f s%n", s.iteration(), s.epoch(),
-                s.batchInEpoch(), s.tokensSeen(), s.elapsedSeconds());
-        out.printf(Locale.ROOT, "  validation loss   %s (best so far %s)%n", fmt(s.valLoss()), fmt(s.bestValLoss()));
+        out.printf(Locale.ROOT, "  state             iteration %,d, epoch %d batch %d, %,d %ss seen, %.0f s%n", s.iteration(), s.epoch(),
+                s.batchInEpoch(), s.tokensSeen(), v.unit(), s.elapsedSeconds());
+        out.printf(Locale.ROOT, "  validation loss   %s (best so far %s)%n", fmt(s.valLoss(), unit), fmt(s.bestValLoss(), unit));
         if (s.rollbacks() > 0) out.printf(Locale.ROOT, "  divergences       %d, learning rate cut to %.3gx%n", s.rollbacks(), s.lrScale());
         out.println("  layers:");
         textgen.model.ModelSummary.format(c.network().getLayerWiseConfigurations()).lines().forEach(l -> out.println("    " + l));
@@ -91,7 +96,7 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String fmt(double d) {
-        return Double.isNaN(d) ? "-" : String.format(Locale.ROOT, "%.4f nats/char", d);
+    private static String fmt(double d, String unit) {
+        return Double.isNaN(d) ? "-" : String.format(Locale.ROOT, "%.4f nats/%s", d, unit);
     }
 }

@@ -69,7 +69,7 @@ class WordLevelTest {
         }
         Cli.Result inspect = Cli.run("inspect", run.toString());
         assertEquals(0, inspect.code(), inspect.err());
-        assertTrue(inspect.out().contains("vocabulary 16"), inspect.out());
+        assertTrue(inspect.out().contains("vocabulary 16 words (lowercased)") && inspect.out().contains("nats/word"), inspect.out());
     }
 
     @Test
