@@ -112,6 +112,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hid, vocab, 1f, z, vocab, w, hid, 0f, eps, hid);
         if (tbh.dataType() != DataType.FLOAT) NdCopy.put(tbh, eps);
         INDArray epsilon3d = tbh.permute(1, 2, 0);
+        java.lang.ref.Reference.reachabilityFence(zArr); // z is its memory (see NdCopy's class comment)
 
         lossSum = sum;
         lossFresh = true;

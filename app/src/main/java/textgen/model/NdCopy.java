@@ -7,11 +7,19 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 
 /**
  * Bulk copies between float INDArrays and Java arrays through the array's native memory (ND4J's own
  * {@code asFloat()} and {@code setData(float[])} go element by element).
+ *
+ * <p>A buffer from {@code data().asNioFloat()} does not keep its INDArray reachable, and ND4J frees an array's memory
+ * (outside workspaces) once the garbage collector finds the array unreachable, which compiled code may decide right
+ * after the {@code asNioFloat()} call. So every method here keeps the array it reads or writes reachable until the
+ * copy is done ({@link Reference#reachabilityFence}), and never returns a view of a temporary. Measured before the
+ * fences: one validation in a WikiText-2 run scored 64.7 nats/word where the same checkpoint scores 7.28 (the output
+ * weights read through a freed copy), once in eight evaluations.
  */
 final class NdCopy {
     private NdCopy() {
@@ -23,6 +31,7 @@ final class NdCopy {
         FloatBuffer fb = c.data().asNioFloat();
         float[] out = new float[(int) c.length()];
         fb.get(fb.position(), out, 0, out.length);
+        Reference.reachabilityFence(c); // see the class comment
         return out;
     }
 
@@ -50,6 +59,7 @@ final class NdCopy {
         if (out.isView() || out.length() != data.length) throw new IllegalStateException("expected a fresh array of " + data.length);
         FloatBuffer fb = out.data().asNioFloat();
         fb.put(fb.position(), data, 0, data.length);
+        Reference.reachabilityFence(out);
     }
 
     /**
@@ -68,8 +78,13 @@ final class NdCopy {
      */
     static FloatBuffer timeMajor(INDArray ncw) {
         INDArray tbf = ncw.permute(2, 0, 1);
-        if (tbf.dataType() != DataType.FLOAT || !rowMajorDense(tbf)) tbf = tbf.castTo(DataType.FLOAT).dup('c');
-        return tbf.data().asNioFloat().slice();
+        if (tbf.dataType() == DataType.FLOAT && rowMajorDense(tbf)) return tbf.data().asNioFloat().slice(); // ncw's memory: the caller holds it
+        // a copy: into memory the returned buffer owns, since nothing would keep an ND4J copy alive (see the class comment)
+        INDArray copy = tbf.castTo(DataType.FLOAT).dup('c');
+        FloatBuffer out = LstmKernel.alloc(copy.length());
+        out.put(0, copy.data().asNioFloat().slice(), 0, (int) copy.length());
+        Reference.reachabilityFence(copy);
+        return out;
     }
 
     /** True when {@code a}'s strides are those of a dense row-major array of its shape (sizes of 1 have any stride). */
