@@ -32,6 +32,10 @@ public final class Main {
 
     /** Runs one command line in-process (tests call this directly). */
     public static int run(String[] args, PrintWriter out, PrintWriter err, StopSignal stop) {
+        return run(args, out, err, stop, GpuPreflight.system());
+    }
+
+    static int run(String[] args, PrintWriter out, PrintWriter err, StopSignal stop, GpuPreflight gpu) {
         boolean trace = Arrays.asList(args).contains("--stacktrace");
         CommandLine cl = new CommandLine(new TextgenCommand(stop));
         cl.setOut(out);
@@ -56,6 +60,15 @@ public final class Main {
             if (trace) ex.printStackTrace(err);
             err.flush();
             return code;
+        });
+        cl.setExecutionStrategy(parsed -> {
+            String refused = gpu.refusal(parsed); // on the CUDA build: before anything starts ND4J
+            if (refused != null) {
+                err.println("textgen: " + oneLine(refused));
+                err.flush();
+                return TextgenException.USAGE;
+            }
+            return new CommandLine.RunLast().execute(parsed);
         });
         int code;
         try {
