@@ -189,7 +189,7 @@ public final class GpuCheck {
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE).start();
         } catch (IOException e) {
-            return new SmiOutput(-1, "was not found on PATH (" + e.getMessage() + ")");
+            return new SmiOutput(-1, "was not found on PATH");
         }
         try {
             p.getOutputStream().close();

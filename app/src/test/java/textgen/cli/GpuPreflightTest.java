@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -32,6 +33,10 @@ class GpuPreflightTest {
 
     static final GpuCheck.Smi NOT_ASKED = args -> {
         throw new AssertionError("nvidia-smi must not be asked");
+    };
+
+    /** The CUDA runtime's libraries load (as on a GPU box with CUDA 11.6). */
+    static final Runnable LOADS = () -> {
     };
 
     static GpuCheck.Smi recorded(String file) {
@@ -54,7 +59,7 @@ class GpuPreflightTest {
     void unsupportedGpuStopsTrainingBeforeItStartsWithOneLine() throws IOException {
         Path corpus = corpus();
         Path run = dir.resolve("run");
-        GpuPreflight h100 = new GpuPreflight("cuda", Map.of(), recorded("h100.txt"));
+        GpuPreflight h100 = new GpuPreflight("cuda", Map.of(), recorded("h100.txt"), LOADS);
         Cli.Result r = run(h100, "train", "--corpus", corpus.toString(), "--run-dir", run.toString());
         assertEquals(2, r.code());
         assertEquals("", r.out());
@@ -69,7 +74,7 @@ class GpuPreflightTest {
                 + " which starts the CPU build instead"), fallback.err());
         assertEquals(1, fallback.err().strip().lines().count());
 
-        Cli.Result noDriver = run(new GpuPreflight("cuda", Map.of(), args -> new GpuCheck.SmiOutput(-1, "was not found on PATH")),
+        Cli.Result noDriver = run(new GpuPreflight("cuda", Map.of(), args -> new GpuCheck.SmiOutput(-1, "was not found on PATH"), LOADS),
                 "perplexity", "--model", "m.zip", "--text", "t.txt");
         assertEquals(2, noDriver.code());
         assertTrue(noDriver.err().startsWith("textgen: no NVIDIA driver: nvidia-smi was not found on PATH"), noDriver.err());
@@ -77,15 +82,31 @@ class GpuPreflightTest {
 
     @Test
     void supportedGpuRunsTheCommand() throws IOException {
-        Cli.Result r = run(new GpuPreflight("cuda", Map.of(), recorded("a100.txt")), "summary", "--corpus", corpus().toString(),
+        Cli.Result r = run(new GpuPreflight("cuda", Map.of(), recorded("a100.txt"), LOADS), "summary", "--corpus", corpus().toString(),
                 "--set", "model.hiddenSize=8", "--set", "model.layers=1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Total params"), r.out());
     }
 
     @Test
+    void missingCudaRuntimeIsOneLineBeforeNd4jStarts() throws IOException {
+        GpuPreflight noRuntime = new GpuPreflight("cuda", Map.of(), recorded("a100.txt"), () -> {
+            throw new UnsatisfiedLinkError("/root/.javacpp/cache/cuda-11.6-8.3-1.5.7-linux-x86_64.jar/org/bytedeco/cuda/linux-x86_64/"
+                    + "libjnicudart.so: libcudart.so.11.0: cannot open shared object file: No such file or directory");
+        });
+        Path run = dir.resolve("run");
+        Cli.Result r = run(noRuntime, "train", "--corpus", corpus().toString(), "--run-dir", run.toString());
+        assertEquals(2, r.code());
+        assertEquals("textgen: the CUDA build's native libraries did not load (libjnicudart.so: libcudart.so.11.0: cannot open shared"
+                + " object file: No such file or directory): it needs the NVIDIA driver and the CUDA 11.6 runtime (install CUDA 11.6, or"
+                + " build with -Pcuda,cuda-redist; see README, GPU); to run on the CPU instead, add --fallback-cpu (through ./textgen) or"
+                + " use ./textgen --backend cpu", r.err().strip());
+        assertFalse(Files.exists(run));
+    }
+
+    @Test
     void commandsWithoutNd4jHelpAndTheCpuBuildAreNotChecked() throws IOException {
-        GpuPreflight cuda = new GpuPreflight("cuda", Map.of(), NOT_ASKED);
+        GpuPreflight cuda = new GpuPreflight("cuda", Map.of(), NOT_ASKED, LOADS);
         assertEquals(0, run(cuda, "--version").code());
         assertEquals(0, run(cuda, "--help").code());
         assertEquals(0, run(cuda, "train", "--help").code());
@@ -96,7 +117,7 @@ class GpuPreflightTest {
         assertTrue(Files.size(out) > 0);
         assertEquals(2, run(cuda, "plot", dir.resolve("no-such-run").toString()).code(), "plot runs (and fails on its own terms)");
 
-        GpuPreflight cpu = new GpuPreflight("cpu", Map.of(), NOT_ASKED);
+        GpuPreflight cpu = new GpuPreflight("cpu", Map.of(), NOT_ASKED, LOADS);
         Cli.Result r = run(cpu, "summary", "--fallback-cpu", "--corpus", corpus().toString(), "--set", "model.hiddenSize=8");
         assertEquals(0, r.code(), "--fallback-cpu is accepted and does nothing on the CPU build: " + r.err());
     }
@@ -105,10 +126,12 @@ class GpuPreflightTest {
 
     /** A class path entry holding a class named like ND4J's CUDA backend, so {@code Backend.configuredBackend()} says cuda. */
     private Path fakeCudaClasses() throws IOException {
-        Path src = Files.createDirectories(dir.resolve("fake-src/org/nd4j/linalg/jcublas")).resolve("JCublasBackend.java");
-        Files.writeString(src, "package org.nd4j.linalg.jcublas; public class JCublasBackend { }\n");
+        Path backend = Files.createDirectories(dir.resolve("fake-src/org/nd4j/linalg/jcublas")).resolve("JCublasBackend.java");
+        Files.writeString(backend, "package org.nd4j.linalg.jcublas; public class JCublasBackend { }\n");
+        Path cudart = Files.createDirectories(dir.resolve("fake-src/org/bytedeco/cuda/global")).resolve("cudart.java");
+        Files.writeString(cudart, "package org.bytedeco.cuda.global; public class cudart { }\n");
         Path classes = Files.createDirectories(dir.resolve("fake-classes"));
-        assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), src.toString()));
+        assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), backend.toString(), cudart.toString()));
         return classes;
     }
 
@@ -127,10 +150,13 @@ class GpuPreflightTest {
     }
 
     private Child child(Path fakeClasses, Path smiDir, String... args) throws Exception {
+        return child(fakeClasses + java.io.File.pathSeparator + System.getProperty("java.class.path"), smiDir, args);
+    }
+
+    private Child child(String classPath, Path smiDir, String... args) throws Exception {
         Path log = Files.createTempFile(dir, "classes", ".log");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xlog:class+load=info:file=" + log, "-cp", fakeClasses + java.io.File.pathSeparator + System.getProperty("java.class.path"),
-                "textgen.cli.Main"));
+                "-Xlog:class+load=info:file=" + log, "-cp", classPath, "textgen.cli.Main"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().put("OMP_NUM_THREADS", "1");
@@ -178,6 +204,19 @@ class GpuPreflightTest {
             assertFalse(c.loaded().stream().anyMatch(n -> n.startsWith("org.nd4j.linalg.factory.")), "ND4J was never loaded");
         }
         assertFalse(Files.exists(dir.resolve("r1")) || Files.exists(dir.resolve("r2")));
+    }
+
+    /** A backend whose native libraries do not load (here: the CPU build without its natives jar) is one error line, not a trace. */
+    @Test
+    void backendThatCannotStartIsAnErrorLineNotAStackTrace() throws Exception {
+        String cp = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(j -> !j.contains("nd4j-native-" + textgen.model.Backend.DL4J_VERSION + "-linux-x86_64")).collect(Collectors.joining(java.io.File.pathSeparator));
+        Child c = child(cp, smiDir(null), "summary", "--corpus", corpus().toString());
+        assertEquals(1, c.code(), c.err());
+        List<String> lines = c.err().strip().lines().toList();
+        assertTrue(lines.get(lines.size() - 1).startsWith("textgen: ND4J's cpu backend did not start: "), c.err());
+        assertTrue(lines.get(lines.size() - 1).endsWith("(run with --stacktrace for details)"), c.err());
+        assertFalse(c.err().contains("\tat "), "no stack trace: " + c.err());
     }
 
     /**
