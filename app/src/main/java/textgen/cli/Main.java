@@ -101,7 +101,7 @@ public final class Main {
         }
         if (!nd4j) return "internal error: " + oneLine(String.valueOf(e));
         String backend = textgen.model.Backend.configuredBackend();
-        return "ND4J's " + backend + " backend did not start: " + oneLine(GpuPreflight.shortPaths(root.getMessage()))
+        return "ND4J's " + backend + " backend did not start: " + oneLine(textgen.model.GpuCheck.shortPaths(root.getMessage()))
                 + ("cuda".equals(backend) ? " (the CUDA build needs the NVIDIA driver and the CUDA 11.6 runtime: see README, GPU)"
                 : " (its native libraries for this platform are missing or do not load here)");
     }

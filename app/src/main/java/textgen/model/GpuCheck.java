@@ -34,6 +34,8 @@ public final class GpuCheck {
     static final String[] OLD_DRIVER_QUERY = {"--query-gpu=index,name,driver_version", "--format=csv,noheader"};
     /** Environment variable: {@code skip} starts the CUDA build without asking nvidia-smi. */
     public static final String SKIP_VARIABLE = "TEXTGEN_GPU_CHECK";
+    /** JavaCPP's CUDA runtime bindings (CUDA build only): loading the class loads libcudart and libcuda, ND4J's first step. */
+    static final String CUDA_RUNTIME = "org.bytedeco.cuda.global.cudart";
 
     private GpuCheck() {
     }
@@ -176,6 +178,30 @@ public final class GpuCheck {
                 + SUPPORTED + ")");
     }
 
+    /**
+     * Null when the CUDA runtime's libraries load here, else one line saying which did not and what to install. Run
+     * after {@link #check} passed and before ND4J starts: ND4J would log the same failure as a warning and then fail
+     * with "no nd4j backend on your classpath".
+     */
+    public static String cudaRuntimeProblem() {
+        try {
+            Class.forName(CUDA_RUNTIME, true, GpuCheck.class.getClassLoader());
+            return null;
+        } catch (ClassNotFoundException e) {
+            return "this is not the CUDA build (no " + CUDA_RUNTIME + ")";
+        } catch (LinkageError e) {
+            Throwable root = e;
+            while (root.getCause() != null) root = root.getCause();
+            return "the CUDA build's native libraries did not load (" + shortPaths(root.getMessage()) + "): it needs the NVIDIA driver"
+                    + " and the CUDA 11.6 runtime (install CUDA 11.6, or build with -Pcuda,cuda-redist; see README, GPU)";
+        }
+    }
+
+    /** File names for paths: "/root/.javacpp/cache/x.jar/org/.../libjnicudart.so: ..." becomes "libjnicudart.so: ...". */
+    public static String shortPaths(String message) {
+        return String.valueOf(message).replaceAll("(?:/[^/:\\s]+)+/([^/:\\s]+)", "$1").replaceAll("\\s+", " ").strip();
+    }
+
     private static String firstLine(String text) {
         return Arrays.stream(text.split("\\R")).map(String::strip).filter(s -> !s.isEmpty()).findFirst().orElse("(no output)");
     }
@@ -217,11 +243,13 @@ public final class GpuCheck {
 
     /**
      * For the launcher ({@code ./textgen --backend cuda --fallback-cpu}): exit code 0 when the CUDA build can run here,
-     * 3 with the reason on stdout when it cannot.
+     * 3 with the reason on stdout when it cannot. {@code --cuda-runtime} (from the CUDA jar) also loads the CUDA runtime.
      */
     public static void main(String[] args) {
         Verdict v = check(SYSTEM, System.getenv());
-        if (!v.ok()) System.out.println(v.message());
-        System.exit(v.ok() ? 0 : 3);
+        String problem = v.ok() ? null : v.message();
+        if (problem == null && List.of(args).contains("--cuda-runtime")) problem = cudaRuntimeProblem();
+        if (problem != null) System.out.println(problem);
+        System.exit(problem == null ? 0 : 3);
     }
 }

@@ -36,8 +36,7 @@ class GpuPreflightTest {
     };
 
     /** The CUDA runtime's libraries load (as on a GPU box with CUDA 11.6). */
-    static final Runnable LOADS = () -> {
-    };
+    static final java.util.function.Supplier<String> LOADS = () -> null;
 
     static GpuCheck.Smi recorded(String file) {
         return args -> new GpuCheck.SmiOutput(0, GpuCheckTest.recorded(file));
@@ -90,10 +89,9 @@ class GpuPreflightTest {
 
     @Test
     void missingCudaRuntimeIsOneLineBeforeNd4jStarts() throws IOException {
-        GpuPreflight noRuntime = new GpuPreflight("cuda", Map.of(), recorded("a100.txt"), () -> {
-            throw new UnsatisfiedLinkError("/root/.javacpp/cache/cuda-11.6-8.3-1.5.7-linux-x86_64.jar/org/bytedeco/cuda/linux-x86_64/"
-                    + "libjnicudart.so: libcudart.so.11.0: cannot open shared object file: No such file or directory");
-        });
+        GpuPreflight noRuntime = new GpuPreflight("cuda", Map.of(), recorded("a100.txt"), () -> "the CUDA build's native libraries did not"
+                + " load (libjnicudart.so: libcudart.so.11.0: cannot open shared object file: No such file or directory): it needs the NVIDIA"
+                + " driver and the CUDA 11.6 runtime (install CUDA 11.6, or build with -Pcuda,cuda-redist; see README, GPU)");
         Path run = dir.resolve("run");
         Cli.Result r = run(noRuntime, "train", "--corpus", corpus().toString(), "--run-dir", run.toString());
         assertEquals(2, r.code());
@@ -126,11 +124,24 @@ class GpuPreflightTest {
 
     /** A class path entry holding a class named like ND4J's CUDA backend, so {@code Backend.configuredBackend()} says cuda. */
     private Path fakeCudaClasses() throws IOException {
-        Path backend = Files.createDirectories(dir.resolve("fake-src/org/nd4j/linalg/jcublas")).resolve("JCublasBackend.java");
+        return fakeCudaClasses(true);
+    }
+
+    /**
+     * Also JavaCPP's CUDA runtime bindings, whose class initialiser loads libcudart and libcuda: it succeeds, or throws
+     * what JavaCPP throws when the CUDA libraries are missing.
+     */
+    private Path fakeCudaClasses(boolean runtimeLoads) throws IOException {
+        String variant = runtimeLoads ? "fake" : "fake-no-runtime";
+        Path backend = Files.createDirectories(dir.resolve(variant + "-src/org/nd4j/linalg/jcublas")).resolve("JCublasBackend.java");
         Files.writeString(backend, "package org.nd4j.linalg.jcublas; public class JCublasBackend { }\n");
-        Path cudart = Files.createDirectories(dir.resolve("fake-src/org/bytedeco/cuda/global")).resolve("cudart.java");
-        Files.writeString(cudart, "package org.bytedeco.cuda.global; public class cudart { }\n");
-        Path classes = Files.createDirectories(dir.resolve("fake-classes"));
+        Path cudart = Files.createDirectories(dir.resolve(variant + "-src/org/bytedeco/cuda/global")).resolve("cudart.java");
+        Files.writeString(cudart, "package org.bytedeco.cuda.global; public class cudart { static { if (" + !runtimeLoads + ") {"
+                + " UnsatisfiedLinkError e = new UnsatisfiedLinkError(\"no jnicudart in java.library.path: /usr/lib:/lib\");"
+                + " e.initCause(new UnsatisfiedLinkError(\"/root/.javacpp/cache/cuda-11.6-8.3-1.5.7-linux-x86_64.jar/org/bytedeco/cuda/"
+                + "linux-x86_64/libjnicudart.so: libcudart.so.11.0: cannot open shared object file: No such file or directory\"));"
+                + " throw e; } } }\n");
+        Path classes = Files.createDirectories(dir.resolve(variant + "-classes"));
         assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), backend.toString(), cudart.toString()));
         return classes;
     }
@@ -154,10 +165,16 @@ class GpuPreflightTest {
     }
 
     private Child child(String classPath, Path smiDir, String... args) throws Exception {
+        List<String> mainAndArgs = new ArrayList<>(List.of("textgen.cli.Main"));
+        mainAndArgs.addAll(List.of(args));
+        return child(classPath, smiDir, mainAndArgs);
+    }
+
+    private Child child(String classPath, Path smiDir, List<String> mainAndArgs) throws Exception {
         Path log = Files.createTempFile(dir, "classes", ".log");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xlog:class+load=info:file=" + log, "-cp", classPath, "textgen.cli.Main"));
-        cmd.addAll(List.of(args));
+                "-Xlog:class+load=info:file=" + log, "-cp", classPath));
+        cmd.addAll(mainAndArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().put("OMP_NUM_THREADS", "1");
         pb.environment().put("PATH", smiDir.toString()); // java is started by its full path; nvidia-smi is looked up here only
@@ -204,6 +221,28 @@ class GpuPreflightTest {
             assertFalse(c.loaded().stream().anyMatch(n -> n.startsWith("org.nd4j.linalg.factory.")), "ND4J was never loaded");
         }
         assertFalse(Files.exists(dir.resolve("r1")) || Files.exists(dir.resolve("r2")));
+    }
+
+    /** Missing CUDA libraries on a supported GPU: the CUDA build says so in one line, and so does the launcher's check. */
+    @Test
+    void missingCudaRuntimeInTheCudaBuild() throws Exception {
+        Path fake = fakeCudaClasses(false);
+        Path a100 = smiDir("a100.txt");
+        Child train = child(fake, a100, "train", "--corpus", corpus().toString(), "--run-dir", "r3");
+        assertEquals(2, train.code(), train.err());
+        String expected = "the CUDA build's native libraries did not load (libjnicudart.so: libcudart.so.11.0: cannot open shared object"
+                + " file: No such file or directory): it needs the NVIDIA driver and the CUDA 11.6 runtime (install CUDA 11.6, or build"
+                + " with -Pcuda,cuda-redist; see README, GPU)";
+        assertEquals("textgen: " + expected + "; to run on the CPU instead, add --fallback-cpu (through ./textgen) or use ./textgen"
+                + " --backend cpu", train.err().strip());
+        assertFalse(train.loaded().stream().anyMatch(n -> n.startsWith("org.nd4j.linalg.factory.")), "ND4J was never loaded");
+
+        Child launcherCheck = child(fake + java.io.File.pathSeparator + System.getProperty("java.class.path"), a100,
+                List.of("textgen.model.GpuCheck", "--cuda-runtime"));
+        assertEquals(3, launcherCheck.code(), launcherCheck.err());
+        assertEquals(expected, launcherCheck.out().strip());
+        Child gpuOnly = child(fake + java.io.File.pathSeparator + System.getProperty("java.class.path"), a100, List.of("textgen.model.GpuCheck"));
+        assertEquals(0, gpuOnly.code(), "without --cuda-runtime only the GPU is checked");
     }
 
     /** A backend whose native libraries do not load (here: the CPU build without its natives jar) is one error line, not a trace. */

@@ -142,6 +142,14 @@ public class GpuCheckTest {
     }
 
     @Test
+    void cudaRuntimeProblemOnTheCpuBuildAndShortPaths() {
+        assertEquals("this is not the CUDA build (no org.bytedeco.cuda.global.cudart)", GpuCheck.cudaRuntimeProblem());
+        assertEquals("libjnicudart.so: libcuda.so.1: cannot open shared object file: No such file or directory", GpuCheck.shortPaths(
+                "/root/.javacpp/cache/cuda-11.6-8.3-1.5.7-linux-x86_64.jar/org/bytedeco/cuda/linux-x86_64/libjnicudart.so: libcuda.so.1:"
+                        + " cannot open shared object file: No such file or directory"));
+    }
+
+    @Test
     void skipVariable() {
         GpuCheck.Smi never = args -> {
             throw new AssertionError("nvidia-smi must not run");
