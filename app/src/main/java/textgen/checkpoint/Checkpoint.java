@@ -185,6 +185,14 @@ public final class Checkpoint {
 
     /** Loads and checks a checkpoint; every problem is a one-line usage error naming the file. */
     public static Loaded read(Path path, boolean withUpdater) {
+        return read(path, withUpdater, textgen.model.NetworkFactory.useFastLstm());
+    }
+
+    /**
+     * As {@link #read(Path, boolean)}, onto textgen's CPU layers ({@code fastLayers}) or DL4J's own (what the CUDA
+     * build runs): the stored configuration names only DL4J's classes, so either works with any checkpoint.
+     */
+    public static Loaded read(Path path, boolean withUpdater, boolean fastLayers) {
         String name = "checkpoint " + path;
         try (ZipFile zip = new ZipFile(path.toFile())) {
             Enumeration<? extends ZipEntry> entries = zip.entries();
@@ -212,7 +220,7 @@ public final class Checkpoint {
             Vocabulary vocab = readVocabulary(readJson(zip, VOCABULARY, name), name);
             RunConfig config = ConfigLoader.fromStoredYaml(readText(zip, CONFIG), name + " " + CONFIG);
             TrainingState state = trainingState(meta.path("state"), name);
-            MultiLayerNetwork net = restore(zip, withUpdater, name);
+            MultiLayerNetwork net = restore(zip, withUpdater, fastLayers, name);
             long nOut = net.layerSize(net.getnLayers() - 1);
             long nIn = net.layerInputSize(0);
             if (nOut != vocab.size() || nIn != vocab.size()) {
@@ -260,7 +268,7 @@ public final class Checkpoint {
      * exactly that many floats, and arrays are rebuilt from their data alone, never from the shape header stored
      * beside it (a damaged header made DL4J read past its buffer and crash the JVM; found by FuzzTest).
      */
-    private static MultiLayerNetwork restore(ZipFile zip, boolean withUpdater, String name) throws IOException {
+    private static MultiLayerNetwork restore(ZipFile zip, boolean withUpdater, boolean fastLayers, String name) throws IOException {
         org.deeplearning4j.nn.conf.MultiLayerConfiguration conf;
         long params = 0;
         try {
@@ -278,8 +286,7 @@ public final class Checkpoint {
             throw TextgenException.usage(name + ": configuration.json describes " + params + " parameters: implausible, refused");
         }
         try {
-            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withLstm(conf,
-                    textgen.model.NetworkFactory.useFastLstm()));
+            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withLstm(conf, fastLayers));
             net.init(floats(zip, "coefficients.bin", params, name), false);
             if (withUpdater && zip.getEntry("updaterState.bin") != null) {
                 INDArray view = net.getUpdater().getStateViewArray();

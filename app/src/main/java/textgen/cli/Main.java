@@ -32,6 +32,10 @@ public final class Main {
 
     /** Runs one command line in-process (tests call this directly). */
     public static int run(String[] args, PrintWriter out, PrintWriter err, StopSignal stop) {
+        return run(args, out, err, stop, GpuPreflight.system());
+    }
+
+    static int run(String[] args, PrintWriter out, PrintWriter err, StopSignal stop, GpuPreflight gpu) {
         boolean trace = Arrays.asList(args).contains("--stacktrace");
         CommandLine cl = new CommandLine(new TextgenCommand(stop));
         cl.setOut(out);
@@ -57,6 +61,15 @@ public final class Main {
             err.flush();
             return code;
         });
+        cl.setExecutionStrategy(parsed -> {
+            String refused = gpu.refusal(parsed); // on the CUDA build: before anything starts ND4J
+            if (refused != null) {
+                err.println("textgen: " + oneLine(refused));
+                err.flush();
+                return TextgenException.USAGE;
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         int code;
         try {
             code = cl.execute(args);
@@ -65,10 +78,32 @@ public final class Main {
             err.println("textgen: out of memory: use a smaller model or batch, or give Java more memory (JAVA_OPTS=-Xmx...)");
             if (trace) e.printStackTrace(err);
             code = TextgenException.RUNTIME;
+        } catch (LinkageError e) {
+            // ND4J's backend failing to load its native libraries surfaces here, as an Error from Nd4j's initialiser
+            out.flush();
+            err.println("textgen: " + linkageFailure(e) + (trace ? "" : " (run with --stacktrace for details)"));
+            if (trace) e.printStackTrace(err);
+            code = TextgenException.RUNTIME;
         }
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** One line for an Error from class loading or linking: ND4J's backend not starting, or else an internal error. */
+    static String linkageFailure(LinkageError e) {
+        Throwable root = e;
+        boolean nd4j = false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            root = t;
+            nd4j |= t instanceof UnsatisfiedLinkError || t.getClass().getName().startsWith("org.nd4j.")
+                    || String.valueOf(t.getMessage()).contains("org.nd4j.linalg.factory.Nd4j");
+        }
+        if (!nd4j) return "internal error: " + oneLine(String.valueOf(e));
+        String backend = textgen.model.Backend.configuredBackend();
+        return "ND4J's " + backend + " backend did not start: " + oneLine(textgen.model.GpuCheck.shortPaths(root.getMessage()))
+                + ("cuda".equals(backend) ? " (the CUDA build needs the NVIDIA driver and the CUDA 11.6 runtime: see README, GPU)"
+                : " (its native libraries for this platform are missing or do not load here)");
     }
 
     static String oneLine(String s) {

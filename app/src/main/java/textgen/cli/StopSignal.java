@@ -4,15 +4,25 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * SIGINT/SIGTERM handling. While training, the first signal asks the trainer to stop after the current step and save
- * (exit 130); a second one, or any signal outside training, ends the process at once with 130.
+ * (exit 130); a second one, or any signal outside training, ends the process at once with 130. A second signal within
+ * {@link #DUPLICATE_NANOS} of the first is the same request delivered twice, not a second one: a wrapper script (the
+ * batch scripts in scripts/) passes on the signal that its process group, or the whole Slurm job, also sent to textgen.
  */
 public final class StopSignal {
+    static final long DUPLICATE_NANOS = 1_000_000_000L;
     private final AtomicBoolean armed = new AtomicBoolean();
     private final AtomicBoolean requested = new AtomicBoolean();
     private final Runnable exitNow;
+    private final java.util.function.LongSupplier nanoTime;
+    private volatile long requestedAt;
 
     public StopSignal(Runnable exitNow) {
+        this(exitNow, System::nanoTime);
+    }
+
+    StopSignal(Runnable exitNow, java.util.function.LongSupplier nanoTime) {
         this.exitNow = exitNow;
+        this.nanoTime = nanoTime;
     }
 
     /** Installs handlers for INT and TERM (only in the real process, never in tests). */
@@ -27,9 +37,11 @@ public final class StopSignal {
     }
 
     void onSignal() {
+        long now = nanoTime.getAsLong();
         if (armed.get() && requested.compareAndSet(false, true)) {
+            requestedAt = now;
             System.err.println("textgen: stopping after this step and saving a checkpoint (signal again to quit at once)");
-        } else {
+        } else if (!armed.get() || now - requestedAt >= DUPLICATE_NANOS) {
             exitNow.run();
         }
     }

@@ -28,6 +28,11 @@ public class TextgenCommand {
         if (on) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
     }
 
+    @Option(names = "--fallback-cpu", scope = ScopeType.INHERIT,
+            description = "On the CUDA build, when the GPU cannot run it (compute capability outside 3.7-8.9, no driver): run on the CPU "
+                    + "instead of stopping with exit code 2 (./textgen then starts the CPU build). Does nothing on the CPU build.")
+    boolean fallbackCpu;
+
     final StopSignal stop;
 
     TextgenCommand(StopSignal stop) {

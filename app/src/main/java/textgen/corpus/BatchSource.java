@@ -139,6 +139,8 @@ public final class BatchSource {
             INDArray a = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
             FloatBuffer fb = a.data().asNioFloat();
             fb.put(fb.position(), data, 0, data.length);
+            // written through host memory: on CUDA the device copy is stale until the allocator is told (no-op on CPU)
+            Nd4j.getAffinityManager().tagLocation(a, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
             return a;
         }
     }

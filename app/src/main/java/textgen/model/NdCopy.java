@@ -59,7 +59,16 @@ final class NdCopy {
         if (out.isView() || out.length() != data.length) throw new IllegalStateException("expected a fresh array of " + data.length);
         FloatBuffer fb = out.data().asNioFloat();
         fb.put(fb.position(), data, 0, data.length);
+        hostWritten(out);
         Reference.reachabilityFence(out);
+    }
+
+    /**
+     * Arrays written through {@code data().asNio...()} were changed in host memory only: on the CUDA backend the device
+     * copy stays stale until the allocator is told (asNio syncs host from device, never back). A no-op on CPU.
+     */
+    static void hostWritten(INDArray a) {
+        Nd4j.getAffinityManager().tagLocation(a, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
     }
 
     /**

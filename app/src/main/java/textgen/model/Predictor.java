@@ -38,7 +38,8 @@ public abstract class Predictor {
                 && out.layerConf().getActivationFn() instanceof ActivationSoftmax
                 && (first == 0 || embeddingIsALookup(net));
         for (int i = first; i < layers.length - 1; i++) fast &= layers[i] instanceof FastLstmLayer;
-        return fast ? new Kernels(net) : new Dl4j(net);
+        // through a factory method: Predictor.of then never loads Kernels (the CUDA build has no OpenBLAS for it)
+        return fast ? Kernels.create(net) : new Dl4j(net);
     }
 
     /** Whether the network takes token ids through an embedding layer (else one-hot vectors). */
@@ -75,7 +76,11 @@ public abstract class Predictor {
         private final float[] embedding; // [V, E] row-major, or null for one-hot input
         private FloatBuffer top, logits;
 
-        Kernels(MultiLayerNetwork net) {
+        static Predictor create(MultiLayerNetwork net) {
+            return new Kernels(net);
+        }
+
+        private Kernels(MultiLayerNetwork net) {
             super((int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1));
             Layer[] layers = net.getLayers();
             int first = embedding(net) ? 1 : 0;

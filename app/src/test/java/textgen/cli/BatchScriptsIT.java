@@ -1,0 +1,156 @@
+package textgen.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import textgen.checkpoint.Checkpoint;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * scripts/sweep and scripts/slurm-train.sbatch on the CPU build with tiny configs: one run directory per config,
+ * failures that do not stop a sweep, re-running to skip or resume, and a Slurm job stopped by its time-limit warning
+ * (SIGUSR1 to the script), then preempted (SIGTERM to every process of the job), then finishing after each requeue.
+ */
+class BatchScriptsIT {
+    @TempDir
+    Path dir;
+
+    static final String SWEEP = Shell.ROOT.resolve("scripts/sweep").toString();
+    static final String SLURM = Shell.ROOT.resolve("scripts/slurm-train.sbatch").toString();
+    static final Map<String, String> CPU = Map.of("TEXTGEN_BACKEND", "cpu");
+
+    private Path config(String name, int maxIterations) throws Exception {
+        if (!Files.exists(dir.resolve("c.txt"))) Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(200));
+        return Files.writeString(dir.resolve(name + ".yaml"), """
+                # tiny: 1 x LSTM(16)
+                corpus:
+                  path: c.txt
+                model:
+                  layers: 1
+                  hiddenSize: 16
+                training:
+                  batchSize: 4
+                  tbpttLength: 10
+                  evalEvery: 100000
+                  sampleLength: 0
+                  maxIterations: %d
+                """.formatted(maxIterations));
+    }
+
+    private static String tsv(Path summary, String run) throws Exception {
+        return Files.readAllLines(summary).stream().filter(l -> l.startsWith(run + "\t")).findFirst().orElseThrow();
+    }
+
+    private static long iterations(Path runDir) {
+        return Checkpoint.read(runDir.resolve("latest.zip"), false).state().iteration();
+    }
+
+    @Test
+    void sweepWritesOneRunDirectoryPerConfigAndSkipsFinishedRunsWhenRunAgain() throws Exception {
+        Path a = config("a", 8), b = config("b", 5);
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "model:\n  hiddenSize: -3\n");
+        Path out = dir.resolve("sweep");
+        Shell.Run r = Shell.start(dir, null, CPU, SWEEP, "--out", out.toString(), a.toString(), bad.toString(), b.toString(), "--", "--set", "training.seed=7");
+        assertEquals(1, r.exit(300), "one run failed: " + r.outText() + r.errText());
+        assertTrue(r.errText().contains("sweep: bad failed with exit code 2"), r.errText());
+        for (var run : Map.of("a", 8L, "b", 5L).entrySet()) {
+            Path runDir = out.resolve(run.getKey());
+            assertEquals(run.getValue(), iterations(runDir), run.getKey());
+            String result = Files.readString(runDir.resolve("result.json"));
+            assertTrue(result.contains("\"iterations\":" + run.getValue()) && result.contains("\"interrupted\":false"), result);
+            assertTrue(Files.readString(runDir.resolve("config.yaml")).contains("seed: 7"), "options after -- reach every run");
+            assertTrue(Files.readString(runDir.resolve("train.log")).contains("run directory: " + runDir), "textgen's output is logged");
+            String row = tsv(out.resolve("summary.tsv"), run.getKey());
+            assertTrue(row.startsWith(run.getKey() + "\tdone\t") && row.contains("\t" + run.getValue() + "\t"), row);
+        }
+        assertEquals("bad\tfailed (exit 2)\t\t\t\t\t\t\t", tsv(out.resolve("summary.tsv"), "bad"));
+        assertTrue(Files.readString(out.resolve("bad/train.log")).contains("hiddenSize"), "the failure's one line is in its log");
+        assertTrue(r.outText().contains("run directory: " + out.resolve("a")), "textgen's output is shown live too");
+
+        long before = Files.getLastModifiedTime(out.resolve("a/latest.zip")).toMillis();
+        Shell.Run again = Shell.start(dir, null, CPU, SWEEP, "--out", out.toString(), a.toString(), b.toString());
+        assertEquals(0, again.exit(120), again.outText() + again.errText());
+        assertTrue(again.outText().contains(out.resolve("a") + ": finished before (result.json), skipped"), again.outText());
+        assertTrue(again.outText().contains(out.resolve("b") + ": finished before (result.json), skipped"), again.outText());
+        assertEquals(before, Files.getLastModifiedTime(out.resolve("a/latest.zip")).toMillis());
+
+        Shell.Run usage = Shell.start(dir, null, CPU, SWEEP, "--out", out.toString(), "missing.yaml");
+        assertEquals(2, usage.exit(60));
+        assertEquals("sweep: config missing.yaml does not exist (usage: scripts/sweep [--out DIR] CONFIG.yaml... [-- TRAIN_OPTIONS...])", usage.errText());
+    }
+
+    @Test
+    void aSweepStoppedWithCtrlCResumesWhenRunAgain() throws Exception {
+        Path c = config("long", 250);
+        Path out = dir.resolve("sweep");
+        Shell.Run first = Shell.start(dir, null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString());
+        first.awaitOut(l -> l.startsWith("run directory: "), 120);
+        Thread.sleep(800); // training has started (the first line comes from inside the run)
+        first.signalGroup("INT"); // Ctrl-C: the terminal signals the whole foreground process group
+        assertEquals(130, first.exit(120), first.outText() + first.errText());
+        assertTrue(first.errText().contains("sweep: interrupted during long (checkpoint saved); run the same command again to continue"), first.errText());
+        assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tinterrupted"));
+        long stoppedAt = iterations(out.resolve("long"));
+        assertTrue(stoppedAt > 0 && stoppedAt < 250, "stopped mid-run at " + stoppedAt);
+        assertFalse(Files.exists(out.resolve("long/result.json")));
+
+        Shell.Run second = Shell.start(dir, null, CPU, SWEEP, "--out", out.toString(), c.toString());
+        assertEquals(0, second.exit(300), second.outText() + second.errText());
+        assertTrue(second.outText().contains(out.resolve("long") + ": resuming from latest.zip"), second.outText());
+        assertTrue(second.outText().contains("(resuming at iteration " + stoppedAt + ")"), second.outText());
+        assertEquals(250, iterations(out.resolve("long")));
+        assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tdone\t"));
+    }
+
+    @Test
+    void slurmJobSurvivesItsTimeLimitAndAPreemptionAndFinishes() throws Exception {
+        Path c = config("job", 400);
+        Path run = dir.resolve("run");
+        Path bin = dir.resolve("bin");
+        Path requeues = dir.resolve("scontrol.log");
+        Shell.script(bin, "scontrol", "echo \"$*\" >> '" + requeues + "'");
+        Map<String, String> slurm = Map.of("TEXTGEN_BACKEND", "cpu", "SLURM_JOB_ID", "4242", "SLURM_SUBMIT_DIR", Shell.ROOT.toString(),
+                "RUN_DIR", run.toString());
+
+        // 1. the time-limit warning: Slurm sends SIGUSR1 to the batch script alone (--signal=B:USR1@300)
+        Shell.Run first = Shell.start(dir, bin, slurm, "setsid", "bash", SLURM, c.toString());
+        first.awaitOut(l -> l.startsWith("run directory: "), 120);
+        Thread.sleep(800); // training has started (the first line comes from inside the run)
+        first.signal("USR1");
+        assertEquals(130, first.exit(120), first.outText() + first.errText());
+        assertEquals(List.of("requeue 4242"), Files.readAllLines(requeues), "the job asked to be requeued");
+        long afterLimit = iterations(run);
+        assertTrue(afterLimit > 0, "saved at " + afterLimit);
+
+        // 2. the requeued job resumes; then a preemption signals every process of the job at once (textgen gets SIGTERM
+        // from Slurm and again from the script): it must still save, not quit at once
+        Map<String, String> restart = new java.util.HashMap<>(slurm);
+        restart.put("SLURM_RESTART_COUNT", "1");
+        Shell.Run second = Shell.start(dir, bin, restart, "setsid", "bash", SLURM, c.toString());
+        second.awaitOut(l -> l.startsWith("run directory: "), 120);
+        assertTrue(second.outText().contains("resuming at iteration " + afterLimit), second.outText());
+        Thread.sleep(800); // training has started (the first line comes from inside the run)
+        second.signalGroup("TERM");
+        assertEquals(130, second.exit(120), second.outText() + second.errText());
+        long afterPreemption = iterations(run);
+        assertTrue(afterPreemption > afterLimit, afterLimit + " -> " + afterPreemption);
+        assertEquals(List.of("requeue 4242"), Files.readAllLines(requeues), "a preempted job is requeued by Slurm, not by the script");
+
+        // 3. the next start finishes the run
+        restart.put("SLURM_RESTART_COUNT", "2");
+        Shell.Run third = Shell.start(dir, bin, restart, "bash", SLURM, c.toString());
+        assertEquals(0, third.exit(300), third.outText() + third.errText());
+        assertTrue(third.outText().contains("resuming at iteration " + afterPreemption), third.outText());
+        assertEquals(400, iterations(run));
+        assertTrue(Files.readString(run.resolve("result.json")).contains("\"iterations\":400"));
+        String log = Files.readString(run.resolve("train.log"));
+        assertEquals(3, Stream.of(log.split("\n")).filter(l -> l.startsWith("=== ")).count(), "three sessions in one log");
+        assertEquals(2, Stream.of(log.split("\n")).filter(l -> l.startsWith("textgen: stopping after this step")).count(), log);
+    }
+}
