@@ -108,8 +108,13 @@ final class ParallelStepRunner implements StepRunner {
     }
 
     @Override
-    public double step(BatchSource source, int epoch, int k, boolean carry, long seed) {
-        org.nd4j.linalg.dataset.DataSet[] shards = source.shards(epoch, k, devices);
+    public org.nd4j.linalg.dataset.DataSet[] batch(BatchSource source, int epoch, int k) {
+        return source.shards(epoch, k, devices);
+    }
+
+    @Override
+    public double step(org.nd4j.linalg.dataset.DataSet[] shards, boolean carry, long seed) {
+        if (shards.length != devices) throw new IllegalArgumentException(shards.length + " shards for " + devices + " devices");
         for (int i = 0; i < devices; i++) workers[i].prepare(carry, seed + i * SEED_STRIDE);
         try {
             wrapper.fit(new ExistingDataSetIterator(Arrays.asList(shards)));
@@ -302,7 +307,6 @@ final class ParallelStepRunner implements StepRunner {
         };
         private volatile CarriedStateNetwork net;
         private volatile Thread.UncaughtExceptionHandler handler;
-        private volatile boolean started;
         // set by prepare() before ParallelWrapper feeds the shard; the queue hands them over to the worker thread
         private boolean carry;
         private long seed;
@@ -319,7 +323,6 @@ final class ParallelStepRunner implements StepRunner {
 
         @Override
         public void run() {
-            started = true;
             try {
                 net = index == 0 ? master : CarriedStateNetwork.from(master);
                 ready.countDown();
@@ -464,9 +467,9 @@ final class ParallelStepRunner implements StepRunner {
             return uuid;
         }
 
+        /** Stops the thread after the jobs already queued (ParallelWrapper has handed every worker to a pool thread). */
         @Override
         public void shutdown() {
-            if (!started) return;
             jobs.add(stop);
             try {
                 stopped.await();

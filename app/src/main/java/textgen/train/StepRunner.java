@@ -1,6 +1,7 @@
 package textgen.train;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import textgen.corpus.BatchSource;
 import textgen.model.CarriedStateNetwork;
@@ -22,12 +23,15 @@ interface StepRunner extends AutoCloseable {
     /** The network evaluation, sampling and checkpoints use: after every step it holds the run's parameters and updater state. */
     CarriedStateNetwork network();
 
+    /** Minibatch {@code k} of epoch {@code epoch}, as {@link #step} takes it: whole, or one shard per device. */
+    DataSet[] batch(BatchSource source, int epoch, int k);
+
     /**
-     * One optimizer step on minibatch {@code k} of epoch {@code epoch}, starting from the carried state ({@code carry},
+     * One optimizer step on a minibatch from {@link #batch}, starting from the carried state ({@code carry},
      * consecutive sampling) or from zero; dropout masks are drawn from {@code seed}. Returns the score: the loss summed
      * over time steps, averaged over the minibatch's rows.
      */
-    double step(BatchSource source, int epoch, int k, boolean carry, long seed);
+    double step(DataSet[] batch, boolean carry, long seed);
 
     void setLearningRate(double lr);
 
@@ -67,11 +71,15 @@ interface StepRunner extends AutoCloseable {
         }
 
         @Override
-        public double step(BatchSource source, int epoch, int k, boolean carry, long seed) {
-            org.nd4j.linalg.dataset.DataSet batch = source.batch(epoch, k);
+        public DataSet[] batch(BatchSource source, int epoch, int k) {
+            return new DataSet[]{source.batch(epoch, k)};
+        }
+
+        @Override
+        public double step(DataSet[] batch, boolean carry, long seed) {
             Nd4j.getRandom().setSeed(seed);
-            if (carry) net.fitCarryingState(batch);
-            else net.fit(batch);
+            if (carry) net.fitCarryingState(batch[0]);
+            else net.fit(batch[0]);
             steps++;
             return net.score();
         }

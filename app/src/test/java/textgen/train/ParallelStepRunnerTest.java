@@ -68,7 +68,7 @@ class ParallelStepRunnerTest {
                     // streams 1 (device 0) and 6 (device 1) restart from zero, as training.stateResetProbability does
                     for (StepRunner r : List.of(single, two)) r.resetRows(new int[]{1, 6});
                 }
-                double s1 = single.step(source, 0, k, true, 99 + k), s2 = two.step(source, 0, k, true, 99 + k);
+                double s1 = single.step(single.batch(source, 0, k), true, 99 + k), s2 = two.step(two.batch(source, 0, k), true, 99 + k);
                 assertEquals(s1, s2, 1e-4 * s1, "minibatch " + k + ": the mean of the devices' losses is the whole minibatch's");
             }
             double moved = maxDiff(one.params(), init);
@@ -98,7 +98,7 @@ class ParallelStepRunnerTest {
         CarriedStateNetwork master = network(null, RunConfig.Sampling.RANDOM);
         try (ParallelStepRunner two = new ParallelStepRunner(master, 2, B)) {
             two.setLearningRate(0.01);
-            for (int k = 0; k < 3; k++) two.step(source, 0, k, false, k);
+            for (int k = 0; k < 3; k++) two.step(two.batch(source, 0, k), false, k);
             List<CarriedStateNetwork> nets = two.replicas();
             assertSame(master, nets.get(0), "device 0 trains the run's own network");
             CarriedStateNetwork replica = nets.get(1);
@@ -124,8 +124,8 @@ class ParallelStepRunnerTest {
         CarriedStateNetwork one = network(null, RunConfig.Sampling.CONSECUTIVE);
         CarriedStateNetwork master = CarriedStateNetwork.from(one);
         try (StepRunner single = StepRunner.of(one, 1, B); StepRunner two = StepRunner.of(master, 2, B)) {
-            single.step(source, 0, 0, true, 1);
-            two.step(source, 0, 0, true, 1);
+            single.step(single.batch(source, 0, 0), true, 1);
+            two.step(two.batch(source, 0, 0), true, 1);
         }
         List<UpdaterBlock> a = ((MultiLayerUpdater) one.getUpdater()).getUpdaterBlocks();
         List<UpdaterBlock> b = ((MultiLayerUpdater) master.getUpdater()).getUpdaterBlocks();
