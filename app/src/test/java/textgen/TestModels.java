@@ -17,7 +17,7 @@ public final class TestModels {
 
     public static RunConfig.TrainingConfig training(int batch, int tbptt, RunConfig.Sampling sampling) {
         return new RunConfig.TrainingConfig(batch, tbptt, sampling, 0.0, 0.01, RunConfig.LrSchedule.STEP, 1.0, 0, 5.0, 1, 0, 0, 100, 0, 1.0, 3, 0,
-                4.0, 0.5, 3, 123);
+                4.0, 0.5, 3, 123, 1);
     }
 
     public static CarriedStateNetwork net(int vocab, int layers, int hidden, int tbptt) {

@@ -54,6 +54,10 @@ final class ConsoleProgress implements TrainingListener {
         out.printf(Locale.ROOT, "model: %s%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
                 m.describe(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
+        if (t.devices() > 1) {
+            out.printf(Locale.ROOT, "data-parallel on %d devices (ParallelWrapper, parameters and Adam state averaged after every step): "
+                    + "%d rows of every minibatch each%n", t.devices(), t.batchSize() / t.devices());
+        }
         out.println("run directory: " + p.runDir() + (p.startIteration() > 0 ? String.format(Locale.ROOT, " (resuming at iteration %,d)", p.startIteration()) : ""));
         out.flush();
         lastPrintNanos = System.nanoTime();

@@ -47,6 +47,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-iterations", paramLabel = "N", description = "Stop after N iterations (overrides training.maxIterations).")
     String maxIterations;
 
+    @Option(names = "--devices", paramLabel = "N", description = "Train data-parallel on N devices: GPUs on CUDA, worker threads on the CPU "
+            + "(overrides training.devices; see README).")
+    String devices;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any config key, e.g. --set model.hiddenSize=512 (repeatable).")
     List<String> sets = new ArrayList<>();
 
@@ -69,10 +73,13 @@ final class TrainCommand implements Callable<Integer> {
                     + "(default: error for characters, unk for words).")
     UnknownPolicy unknown;
 
-    /** Keys a resumed run may change: how long it runs and how often it reports and saves, nothing that changes the model. */
+    /**
+     * Keys a resumed run may change: how long it runs, how often it reports and saves, and on how many devices (a
+     * run started on several GPUs can go on on one), nothing that changes the model.
+     */
     static final java.util.Set<String> RESUMABLE_KEYS = java.util.Set.of("training.maxEpochs", "training.maxIterations",
             "training.maxMinutes", "training.evalEvery", "training.sampleLength", "training.sampleTemperature", "training.keepLast",
-            "training.checkpointMinutes", "training.maxRollbacks");
+            "training.checkpointMinutes", "training.maxRollbacks", "training.devices");
 
     @Override
     public Integer call() {
@@ -85,6 +92,7 @@ final class TrainCommand implements Callable<Integer> {
         if (corpus != null) overrides.add("corpus.path=" + corpus);
         if (maxMinutes != null) overrides.add("training.maxMinutes=" + maxMinutes);
         if (maxIterations != null) overrides.add("training.maxIterations=" + maxIterations);
+        if (devices != null) overrides.add("training.devices=" + devices);
         PrintWriter out = spec.commandLine().getOut();
         if (resume != null) return run(out, resumeSetup(overrides));
 
@@ -175,6 +183,8 @@ final class TrainCommand implements Callable<Integer> {
             o.put("latest_checkpoint", java.nio.file.Files.exists(dir.latest()) ? dir.latest().toString() : null);
             o.put("run_dir", dir.path().toString());
             o.put("interrupted", r.interrupted());
+            var steps = o.putArray("device_steps");
+            for (long n : r.deviceSteps()) steps.add(n);
             out.println(o.toString());
         }
         out.flush();

@@ -194,6 +194,12 @@ public final class ConfigLoader {
                     throw TextgenException.usage(r.origin() + ": " + k + " applies to corpus.tokenizer word only (this corpus is read as characters)");
             }
         }
+        int devices = (Integer) values.get("training.devices"), batch = (Integer) values.get("training.batchSize");
+        if (batch % devices != 0) {
+            Raw r = raw.containsKey("training.devices") ? raw.get("training.devices") : raw.get("training.batchSize");
+            throw TextgenException.usage(r.origin() + ": training.batchSize " + batch + " does not split evenly over training.devices "
+                    + devices + " (each device trains batchSize / devices of every minibatch's rows): make batchSize a multiple of devices");
+        }
         return RunConfig.fromValues(values);
     }
 

@@ -57,7 +57,10 @@ public final class ConfigSchema {
             ConfigKey.real("training.divergenceLrCut", 0.5, 0, true, 1,
                     "on divergence: roll back to the last checkpoint and multiply the learning rate by this"),
             ConfigKey.integer("training.maxRollbacks", 3, 0, 1000, "divergences tolerated before training stops with exit code 1"),
-            ConfigKey.longInt("training.seed", 42, Long.MIN_VALUE, Long.MAX_VALUE, "seed for weights, data order, dropout and samples"));
+            ConfigKey.longInt("training.seed", 42, Long.MIN_VALUE, Long.MAX_VALUE, "seed for weights, data order, dropout and samples"),
+            ConfigKey.integer("training.devices", 1, 1, 256,
+                    "train data-parallel on this many devices (DL4J's ParallelWrapper): each takes batchSize/devices of every minibatch's rows, "
+                            + "parameters and Adam state are averaged after every step; GPUs on CUDA, worker threads on the CPU"));
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();
 

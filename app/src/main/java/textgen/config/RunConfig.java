@@ -35,7 +35,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
                                  int lrDecayAfter, double gradientClip, int maxEpochs, long maxIterations, double maxMinutes,
                                  int evalEvery, int sampleLength, double sampleTemperature, int keepLast,
                                  double checkpointMinutes, double divergenceFactor, double divergenceLrCut, int maxRollbacks,
-                                 long seed) {
+                                 long seed, int devices) {
     }
 
     static RunConfig fromValues(Map<String, Object> v) {
@@ -56,7 +56,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
                         (Integer) v.get("training.sampleLength"), (Double) v.get("training.sampleTemperature"),
                         (Integer) v.get("training.keepLast"), (Double) v.get("training.checkpointMinutes"),
                         (Double) v.get("training.divergenceFactor"), (Double) v.get("training.divergenceLrCut"),
-                        (Integer) v.get("training.maxRollbacks"), (Long) v.get("training.seed")));
+                        (Integer) v.get("training.maxRollbacks"), (Long) v.get("training.seed"), (Integer) v.get("training.devices")));
     }
 
     /** Flat key -> value view, in schema order: the inverse of {@link #fromValues}, used to write the effective config. */
@@ -98,6 +98,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
         v.put("training.divergenceLrCut", t.divergenceLrCut);
         v.put("training.maxRollbacks", t.maxRollbacks);
         v.put("training.seed", t.seed);
+        v.put("training.devices", t.devices);
         return v;
     }
 }

@@ -66,6 +66,25 @@ public final class BatchSource {
 
     /** Minibatch {@code k} (0-based) of epoch {@code epoch} (0-based). */
     public DataSet batch(int epoch, int k) {
+        return rows(starts(epoch, k));
+    }
+
+    /**
+     * Minibatch {@code k} of epoch {@code epoch} cut into {@code n} shards of batchSize / n rows: shard i holds rows
+     * [i*batchSize/n, (i+1)*batchSize/n) of {@link #batch}, so in consecutive mode it always continues the same streams
+     * (data-parallel training gives shard i to device i, which carries those streams' state).
+     */
+    public DataSet[] shards(int epoch, int k, int n) {
+        if (n < 1 || batchSize % n != 0) throw new IllegalArgumentException(batchSize + " rows do not split into " + n + " shards");
+        int[] starts = starts(epoch, k);
+        int rows = batchSize / n;
+        DataSet[] out = new DataSet[n];
+        for (int i = 0; i < n; i++) out[i] = rows(java.util.Arrays.copyOfRange(starts, i * rows, (i + 1) * rows));
+        return out;
+    }
+
+    /** Where each row of minibatch k starts in the text. */
+    private int[] starts(int epoch, int k) {
         if (k < 0 || k >= batchesPerEpoch) throw new IndexOutOfBoundsException("batch " + k + " of " + batchesPerEpoch);
         int[] starts = new int[batchSize];
         if (sampling == Sampling.CONSECUTIVE) {
@@ -74,8 +93,12 @@ public final class BatchSource {
             SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + k);
             for (int b = 0; b < batchSize; b++) starts[b] = rng.nextInt(ids.length - length);
         }
+        return starts;
+    }
+
+    private DataSet rows(int[] starts) {
         if (!indexInput) return oneHot(ids, starts, length, vocabSize);
-        int[][] rows = new int[batchSize][];
+        int[][] rows = new int[starts.length][];
         java.util.Arrays.fill(rows, ids);
         return new DataSet(indexRows(rows, starts, length), nextTokens(ids, starts, length, vocabSize));
     }

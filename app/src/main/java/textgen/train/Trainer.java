@@ -2,7 +2,6 @@ package textgen.train;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import textgen.TextgenException;
 import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
@@ -52,9 +51,12 @@ public final class Trainer {
                            int rollbacks, int maxRollbacks) {
     }
 
-    /** How the run ended. {@code bestCheckpoint} is null when nothing was saved. */
+    /**
+     * How the run ended. {@code bestCheckpoint} is null when nothing was saved. {@code deviceSteps}: optimizer steps
+     * each device ran in this session (one entry per device; steps the divergence guard rolled back included).
+     */
     public record Result(double bestValLoss, double finalValLoss, long iterations, double epochs, double charsPerSecond,
-                         double seconds, Path bestCheckpoint, boolean interrupted) {
+                         double seconds, Path bestCheckpoint, boolean interrupted, long[] deviceSteps) {
     }
 
     private static final int EVAL_CHUNK = 512;
@@ -67,6 +69,10 @@ public final class Trainer {
     private final Checkpoint.Provenance provenance;
     private RunDirectory runDir;
     private String chartError;
+    /** Takes the optimizer steps on the current network (replaced when the divergence guard rolls back). */
+    private StepRunner runner;
+    /** Steps per device of the runners already replaced, this session. */
+    private long[] deviceSteps;
 
     /** Checks that the corpus fits the config (a usage error if not) before anything is created on disk. */
     public Trainer(RunConfig config, Corpus corpus, List<TrainingListener> listeners, BooleanSupplier stopRequested) {
@@ -78,6 +84,7 @@ public final class Trainer {
         TrainingConfig tc = config.training();
         this.source = new BatchSource(corpus.train(), corpus.vocabulary().size(), tc.batchSize(), tc.tbpttLength(),
                 tc.sampling(), tc.seed(), config.model().embedding());
+        ParallelStepRunner.check(tc.devices());
     }
 
     /** A new run from freshly initialised weights. */
@@ -99,6 +106,7 @@ public final class Trainer {
         try {
             return train(runDir, resume, initParams);
         } finally {
+            if (runner != null) runner.close();
             listeners.forEach(TrainingListener::onEnd);
         }
     }
@@ -119,7 +127,7 @@ public final class Trainer {
         long totalIterations = Math.min(maxIterations, (long) tc.maxEpochs() * source.batchesPerEpoch());
         double maxSeconds = tc.maxMinutes() > 0 ? tc.maxMinutes() * 60 : Double.POSITIVE_INFINITY;
         TrainingState st = pos.state;
-        CarriedStateNetwork net = pos.net;
+        use(pos.net);
         long iteration = st.iteration();
         int epoch = st.epoch();
         int k = st.batchInEpoch();
@@ -145,7 +153,7 @@ public final class Trainer {
             if (k >= source.batchesPerEpoch()) {
                 epoch++;
                 k = 0;
-                net.incrementEpochCount();
+                runner.incrementEpochCount();
             }
             double el = elapsedBefore + elapsed(sessionStart);
             if (epoch >= tc.maxEpochs() || iteration >= maxIterations || el >= maxSeconds) break;
@@ -155,22 +163,20 @@ public final class Trainer {
             }
             double wantLr = lrScale * scheduledLr(tc, epoch, Math.max((double) iteration / totalIterations, el / maxSeconds));
             if (wantLr != lr) {
-                net.setLearningRate(wantLr);
+                runner.setLearningRate(wantLr);
                 lr = wantLr;
             }
-            if (k == 0) net.resetTrainingState();
-            else if (entering) net.restoreTrainingState(pos.carried);
+            if (k == 0) runner.resetTrainingState();
+            else if (entering) runner.restoreTrainingState(pos.carried);
             entering = false;
             if (k > 0 && tc.stateResetProbability() > 0 && tc.sampling() == Sampling.CONSECUTIVE) {
-                net.resetRows(resetRows(epoch, k, tc));
+                runner.resetRows(resetRows(epoch, k, tc));
             }
 
-            DataSet batch = source.batch(epoch, k);
-            Nd4j.getRandom().setSeed(tc.seed() * 1_000_003L + iteration); // dropout masks depend on the iteration only
+            DataSet[] batch = runner.batch(source, epoch, k);
             long t0 = System.nanoTime();
-            if (tc.sampling() == Sampling.CONSECUTIVE) net.fitCarryingState(batch);
-            else net.fit(batch);
-            double loss = net.score() / tc.tbpttLength();
+            // dropout masks depend on the iteration only
+            double loss = runner.step(batch, tc.sampling() == Sampling.CONSECUTIVE, tc.seed() * 1_000_003L + iteration) / tc.tbpttLength();
             trainSeconds += (System.nanoTime() - t0) / 1e9;
 
             // divergence: NaN/Inf, or the short running mean above divergenceFactor x the lowest long running mean so far
@@ -196,7 +202,7 @@ public final class Trainer {
                 pos = target != null ? restore(target) : Position.start(fresh(initParams));
                 restoredFrom = pos.state.iteration();
                 if (target != null && !target.equals(runDir.latest())) runDir.discardAfter(restoredFrom, target);
-                net = pos.net;
+                use(pos.net);
                 st = pos.state;
                 iteration = st.iteration();
                 epoch = st.epoch();
@@ -232,14 +238,14 @@ public final class Trainer {
             TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
                     recent, lowest, lrScale, rollbacks);
             if (iteration % tc.evalEvery() == 0) {
-                Evaluation ev = evaluate(net, now, epochs, smoothed, lr);
+                Evaluation ev = evaluate(now, epochs, smoothed, lr);
                 lastVal = ev.valLoss();
                 if (ev.best()) best = ev.valLoss();
                 lastSaveIteration = iteration;
                 lastEvalIteration = iteration;
                 lastSaveSeconds = elapsed(sessionStart);
             } else if (tc.checkpointMinutes() > 0 && elapsed(sessionStart) - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
-                save(net, now, epochs, false, tc.sampling() == Sampling.CONSECUTIVE ? net.trainingState() : Map.of());
+                save(runner.network(), now, epochs, false, tc.sampling() == Sampling.CONSECUTIVE ? runner.trainingState() : Map.of());
                 lastSaveIteration = iteration;
                 lastSaveSeconds = elapsed(sessionStart);
             }
@@ -249,7 +255,7 @@ public final class Trainer {
         if (iteration > 0 && lastEvalIteration != iteration) {
             TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
                     recent, lowest, lrScale, rollbacks);
-            Evaluation ev = evaluate(net, now, epochs, smoothed, lr);
+            Evaluation ev = evaluate(now, epochs, smoothed, lr);
             lastVal = ev.valLoss();
             if (ev.best()) best = ev.valLoss();
         }
@@ -257,8 +263,24 @@ public final class Trainer {
             throw TextgenException.usage("no training happened: the limits allow no iteration"
                     + " (training.maxIterations, training.maxMinutes, training.maxEpochs)");
         }
+        long[] steps = runner.stepsPerDevice();
+        for (int d = 0; d < steps.length; d++) steps[d] += deviceSteps[d];
         return new Result(best, lastVal, iteration, epochs, trainSeconds > 0 ? tokens / trainSeconds : 0, el,
-                java.nio.file.Files.exists(runDir.best()) ? runDir.best() : null, interrupted);
+                java.nio.file.Files.exists(runDir.best()) ? runDir.best() : null, interrupted, steps);
+    }
+
+    /** Trains {@code net} from now on, on training.devices devices. */
+    private void use(CarriedStateNetwork net) {
+        int devices = config.training().devices();
+        if (runner != null) {
+            long[] steps = runner.stepsPerDevice();
+            for (int d = 0; d < devices; d++) deviceSteps[d] += steps[d];
+            runner.close();
+        } else {
+            deviceSteps = new long[devices];
+        }
+        runner = null; // a runner that fails to start is not closed twice
+        runner = StepRunner.of(net, devices, config.training().batchSize());
     }
 
     /**
@@ -296,10 +318,14 @@ public final class Trainer {
         return Position.of(CarriedStateNetwork.from(l.network()), l.state(), l.carried());
     }
 
-    /** Validation loss, a sample and checkpoints, with the carried training state set aside and put back. */
-    private Evaluation evaluate(CarriedStateNetwork net, TrainingState state, double epochs, double trainLoss, double lr) {
+    /**
+     * Validation loss, a sample and checkpoints, on the network that holds the run's parameters (with several devices,
+     * device 0's: the average of all after every step), with the carried training state set aside and put back.
+     */
+    private Evaluation evaluate(TrainingState state, double epochs, double trainLoss, double lr) {
         TrainingConfig tc = config.training();
-        Map<Integer, Map<String, INDArray>> carried = net.trainingState();
+        CarriedStateNetwork net = runner.network();
+        Map<Integer, Map<String, INDArray>> carried = runner.trainingState();
         Evaluator.Score score = Evaluator.score(net, corpus.validation(), corpus.vocabulary().size(), tc.batchSize(), EVAL_CHUNK);
         double val = score.nats();
         String sample = "";
@@ -308,7 +334,7 @@ public final class Trainer {
             sample = sampler.generate(new int[0], tc.sampleLength(), null, new SplittableRandom(tc.seed() + state.iteration()), s -> {
             });
         }
-        net.restoreTrainingState(carried);
+        runner.restoreTrainingState(carried);
         boolean best = state.improvesOn(val);
         Path file = save(net, state.withValidation(val), epochs, best,
                 tc.sampling() == Sampling.CONSECUTIVE ? carried : Map.of());

@@ -85,6 +85,28 @@ class CorpusTest {
     }
 
     @Test
+    void shardsAreTheMinibatchsRowsInOrderForBothSamplersAndInputs() {
+        int[] ids = new int[1001];
+        for (int i = 0; i < ids.length; i++) ids[i] = (i * 13) % 7;
+        for (RunConfig.Sampling sampling : RunConfig.Sampling.values()) {
+            for (boolean index : new boolean[]{false, true}) {
+                BatchSource s = new BatchSource(ids, 7, 6, 10, sampling, 3, index);
+                DataSet whole = s.batch(1, 4);
+                DataSet[] shards = s.shards(1, 4, 3);
+                assertEquals(3, shards.length);
+                for (int i = 0; i < 3; i++) {
+                    var rows = org.nd4j.linalg.indexing.NDArrayIndex.interval(2 * i, 2 * i + 2);
+                    var all = org.nd4j.linalg.indexing.NDArrayIndex.all();
+                    assertEquals(whole.getFeatures().get(rows, all, all), shards[i].getFeatures(), sampling + " shard " + i);
+                    assertEquals(whole.getLabels().get(rows, all, all), shards[i].getLabels(), sampling + " shard " + i);
+                }
+            }
+        }
+        BatchSource s = new BatchSource(ids, 7, 6, 10, RunConfig.Sampling.CONSECUTIVE, 3);
+        assertThrows(IllegalArgumentException.class, () -> s.shards(0, 0, 4));
+    }
+
+    @Test
     void randomBatchesAreReproducibleAndTooShortCorporaRefused() {
         int[] ids = new int[500];
         for (int i = 0; i < ids.length; i++) ids[i] = (i * 31) % 11;
