@@ -14,6 +14,7 @@ import textgen.corpus.Corpus;
 import textgen.corpus.UnknownPolicy;
 import textgen.train.Trainer;
 import textgen.train.TrainingListener;
+import textgen.train.TrainingUi;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -73,6 +74,16 @@ final class TrainCommand implements Callable<Integer> {
                     + "(default: error for characters, unk for words).")
     UnknownPolicy unknown;
 
+    @Option(names = "--ui", description = "While training, serve DL4J's training UI (score chart, parameter/update ratios, model and "
+            + "system pages) at http://127.0.0.1:PORT/train/overview; this machine only. It stops when training ends.")
+    boolean ui;
+
+    @Option(names = "--ui-port", paramLabel = "PORT", defaultValue = "9000", description = "Port of the training UI (0: any free port).")
+    int uiPort;
+
+    /** The training UI with --ui, started just before training. */
+    private TrainingUi monitor;
+
     /**
      * Keys a resumed run may change: how long it runs, how often it reports and saves, and on how many devices (a
      * run started on several GPUs can go on on one), nothing that changes the model.
@@ -83,6 +94,17 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (spec.commandLine().getParseResult().hasMatchedOption("--ui-port") && !ui) throw usage("--ui-port needs --ui");
+        if (uiPort < 0 || uiPort > 65535) throw usage("--ui-port must be in 0..65535 (0: any free port), got " + uiPort);
+        if (ui) monitor = TrainingUi.load(); // before anything slow: a build without the UI says so at once
+        try {
+            return train();
+        } finally {
+            if (monitor != null) monitor.close();
+        }
+    }
+
+    private int train() {
         if (resume != null) {
             for (var o : new Object[][]{{config, "--config"}, {corpus, "--corpus"}, {runDir, "--run-dir"}, {initFrom, "--init-from"}, {printConfig ? true : null, "--print-config"}}) {
                 if (o[0] != null) throw usage("--resume continues a run with its own config, corpus and directory: do not combine it with " + o[1]);
@@ -94,7 +116,11 @@ final class TrainCommand implements Callable<Integer> {
         if (maxIterations != null) overrides.add("training.maxIterations=" + maxIterations);
         if (devices != null) overrides.add("training.devices=" + devices);
         PrintWriter out = spec.commandLine().getOut();
-        if (resume != null) return run(out, resumeSetup(overrides));
+        if (resume != null) {
+            Setup setup = resumeSetup(overrides);
+            startUi(out);
+            return run(out, setup);
+        }
 
         RunConfig cfg = ConfigLoader.load(config, overrides);
         Checkpoint.Loaded init = null;
@@ -121,6 +147,7 @@ final class TrainCommand implements Callable<Integer> {
                 : init.vocabulary().unknown() >= 0 ? UnknownPolicy.unk : UnknownPolicy.error);
         data.requireInput(cfg.model());
         Trainer trainer = new Trainer(cfg, data, listeners(out), root.stop::requested);
+        startUi(out);
         RunDirectory dir = RunDirectory.create(runDir != null ? runDir : defaultRunDir());
         dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
         if (init != null) out.println("fine-tuning from " + init.path() + " (vocabulary of " + init.vocabulary().size() + " " + init.vocabulary().unit() + "s kept)");
@@ -155,7 +182,15 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private List<TrainingListener> listeners(PrintWriter out) {
-        return List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10));
+        ConsoleProgress progress = new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10);
+        return monitor == null ? List.of(progress) : List.of(progress, monitor);
+    }
+
+    /** With --ui: binds the port (a port in use is a usage error, before the run directory exists) and prints the address. */
+    private void startUi(PrintWriter out) {
+        if (monitor == null) return;
+        out.println("training UI: " + monitor.start(uiPort));
+        out.flush();
     }
 
     private picocli.CommandLine.ParameterException usage(String message) {

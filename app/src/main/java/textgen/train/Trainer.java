@@ -120,6 +120,7 @@ public final class Trainer {
         Plan plan = new Plan(config, vocabSize, unit(), corpus.train().length, corpus.validation().length, pos.net.numParams(),
                 source.batchesPerEpoch(), runDir.path(), pos.state.iteration());
         listeners.forEach(l -> l.onStart(plan));
+        for (TrainingListener l : listeners) l.onNetwork(pos.net);
 
         long sessionStart = System.nanoTime();
         double elapsedBefore = pos.state.elapsedSeconds();
@@ -203,6 +204,7 @@ public final class Trainer {
                 restoredFrom = pos.state.iteration();
                 if (target != null && !target.equals(runDir.latest())) runDir.discardAfter(restoredFrom, target);
                 use(pos.net);
+                for (TrainingListener l : listeners) l.onNetwork(pos.net);
                 st = pos.state;
                 iteration = st.iteration();
                 epoch = st.epoch();

@@ -6,6 +6,13 @@ public interface TrainingListener {
     default void onStart(Trainer.Plan plan) {
     }
 
+    /**
+     * The network about to be trained, after {@link #onStart}, and again whenever the divergence guard replaces it by one
+     * restored from a checkpoint: the place to attach DL4J's own listeners to it.
+     */
+    default void onNetwork(org.deeplearning4j.nn.multilayer.MultiLayerNetwork network) {
+    }
+
     /** After every optimizer step. */
     default void onIteration(Trainer.Progress progress) {
     }

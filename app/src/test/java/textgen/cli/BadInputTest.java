@@ -136,6 +136,9 @@ class BadInputTest {
         c.add(new Case("--set bad choice", "training.sampling", "train", "--config", config, "--run-dir", runDir, "--set", "training.sampling=sometimes"));
         c.add(new Case("relu for an LSTM cell", "model.activation relu applies to model.cell simple only", "train", "--config", config,
                 "--run-dir", runDir, "--set", "model.activation=relu"));
+        c.add(new Case("--ui-port out of range", "--ui-port must be in 0..65535", "train", "--config", config, "--run-dir", runDir, "--ui", "--ui-port", "70000"));
+        c.add(new Case("--ui-port not a number", "--ui-port", "train", "--config", config, "--run-dir", runDir, "--ui", "--ui-port", "nine"));
+        c.add(new Case("--ui-port without --ui", "--ui-port needs --ui", "train", "--config", config, "--run-dir", runDir, "--ui-port", "9001"));
         c.add(new Case("--resume with --config", "--config", "train", "--resume", f("run"), "--config", config));
         c.add(new Case("--resume of a non-run", "no such run directory", "train", "--resume", f("nowhere")));
         c.add(new Case("corpus addition zero count", "--count", "corpus", "addition", "--count", "0", "--out", f("a.txt")));

@@ -123,4 +123,60 @@ class ProcessEndToEndTest {
         }
         assertTrue(previous > 30, "training progressed across the kills: " + previous);
     }
+
+    /**
+     * A build made with -Dtextgen.noui has no package textgen.ui (nor its libraries): --ui says so and how to build it
+     * in, in one line, before reading anything. Simulated with this build's classes minus textgen/ui.
+     */
+    @Test
+    void uiInABuildWithoutItSaysHowToGetIt() throws Exception {
+        List<String> classpath = new ArrayList<>();
+        for (String entry : expandedClassPath()) {
+            Path p = Path.of(entry);
+            if (Files.isDirectory(p.resolve("textgen/ui"))) {
+                Path copy = dir.resolve("classes-without-ui-" + classpath.size());
+                try (var files = Files.walk(p)) {
+                    for (Path f : files.toList()) {
+                        Path rel = p.relativize(f);
+                        if (rel.startsWith(Path.of("textgen", "ui"))) continue;
+                        if (Files.isDirectory(f)) Files.createDirectories(copy.resolve(rel.toString()));
+                        else Files.copy(f, copy.resolve(rel.toString()));
+                    }
+                }
+                entry = copy.toString();
+            }
+            classpath.add(entry);
+        }
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                String.join(java.io.File.pathSeparator, classpath), "textgen.cli.Main", "train", "--corpus", "nope.txt", "--ui")
+                .directory(dir.toFile()).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), err);
+        assertEquals("textgen: " + textgen.train.TrainingUi.MISSING, err.strip());
+    }
+
+    /** This JVM's class path, the jars of a manifest-only jar (as surefire may start tests with) listed one by one. */
+    private static List<String> expandedClassPath() throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (!entry.endsWith(".jar")) {
+                out.add(entry);
+                continue;
+            }
+            String manifestPath = null;
+            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(entry)) {
+                if (jar.getManifest() != null) manifestPath = jar.getManifest().getMainAttributes().getValue("Class-Path");
+            }
+            if (manifestPath == null || manifestPath.isBlank()) {
+                out.add(entry);
+                continue;
+            }
+            for (String url : manifestPath.trim().split("\\s+")) {
+                out.add(Path.of(java.net.URI.create(url).isAbsolute() ? java.net.URI.create(url)
+                        : Path.of(entry).toAbsolutePath().getParent().toUri().resolve(url)).toString());
+            }
+        }
+        return out;
+    }
 }
