@@ -45,7 +45,7 @@ final class PerplexityCommand implements Callable<Integer> {
         Checkpoint.Loaded ckpt = Checkpoint.read(Checkpoint.resolve(model), false);
         Vocabulary vocab = ckpt.vocabulary();
         boolean words = vocab.unknown() >= 0;
-        UnknownPolicy policy = unknown != null ? unknown : words ? UnknownPolicy.unk : UnknownPolicy.error;
+        UnknownPolicy policy = unknown != null ? unknown : vocab.defaultUnknownPolicy();
         int[] ids = vocab.encode(content, policy, "text " + text);
         String unit = vocab.shortUnit();
         if (ids.length < 2) throw TextgenException.usage("text " + text + " has fewer than 2 scorable " + vocab.unit() + "s");

@@ -143,8 +143,7 @@ final class TrainCommand implements Callable<Integer> {
                     + "consecutive streams and tends to diverge; training.sampling: random (fresh state per window) suits it");
         }
         Corpus data = init == null ? Corpus.load(cfg.corpus())
-                : Corpus.load(cfg.corpus(), init.vocabulary(), unknown != null ? unknown
-                : init.vocabulary().unknown() >= 0 ? UnknownPolicy.unk : UnknownPolicy.error);
+                : Corpus.load(cfg.corpus(), init.vocabulary(), unknown != null ? unknown : init.vocabulary().defaultUnknownPolicy());
         data.requireInput(cfg.model());
         Trainer trainer = new Trainer(cfg, data, listeners(out), root.stop::requested);
         startUi(out);

@@ -36,7 +36,7 @@ public record Corpus(Vocabulary vocabulary, int[] train, int[] validation, Strin
         String name = "corpus " + path;
         Vocabulary vocab = fixed != null ? fixed : vocabulary(text, config, name);
         // a word vocabulary built here reads the words it left out (maxVocabulary, minCount) as <unk>
-        UnknownPolicy policy = fixed != null ? unknown : vocab instanceof WordVocabulary ? UnknownPolicy.unk : UnknownPolicy.error;
+        UnknownPolicy policy = fixed != null ? unknown : vocab.defaultUnknownPolicy();
         int[] ids = vocab.encode(text, policy, name);
         long codePoints = text.codePointCount(0, text.length());
         String units = vocab.unit() + "s";

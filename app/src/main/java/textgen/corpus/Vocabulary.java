@@ -27,6 +27,11 @@ public abstract sealed class Vocabulary permits CharVocabulary, WordVocabulary {
         return unit();
     }
 
+    /** How text this vocabulary lacks is read unless the user says otherwise: words as {@code <unk>}, characters refused. */
+    public UnknownPolicy defaultUnknownPolicy() {
+        return unknown() >= 0 ? UnknownPolicy.unk : UnknownPolicy.error;
+    }
+
     /** The id of {@code <unk>}, -1 when the vocabulary has none (characters). */
     public int unknown() {
         return -1;

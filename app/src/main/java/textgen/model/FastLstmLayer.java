@@ -91,7 +91,7 @@ public class FastLstmLayer extends LSTM {
         loadParams(training);
         int batch = (int) in.size(0), steps = (int) in.size(2), nIn = nIn(), hid = hidden();
         FloatBuffer x = kernel.prepare(steps, batch);
-        x.put(0, NdCopy.timeMajor(in), 0, steps * batch * nIn);
+        NdCopy.timeMajor(in, x);
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
         kernel.forward();
         cachedForBackprop = training;

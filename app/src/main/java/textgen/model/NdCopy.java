@@ -89,11 +89,17 @@ final class NdCopy {
         INDArray tbf = ncw.permute(2, 0, 1);
         if (tbf.dataType() == DataType.FLOAT && rowMajorDense(tbf)) return tbf.data().asNioFloat().slice(); // ncw's memory: the caller holds it
         // a copy: into memory the returned buffer owns, since nothing would keep an ND4J copy alive (see the class comment)
-        INDArray copy = tbf.castTo(DataType.FLOAT).dup('c');
-        FloatBuffer out = LstmKernel.alloc(copy.length());
-        out.put(0, copy.data().asNioFloat().slice(), 0, (int) copy.length());
-        Reference.reachabilityFence(copy);
+        FloatBuffer out = LstmKernel.alloc(tbf.length());
+        timeMajor(ncw, out);
         return out;
+    }
+
+    /** The rows {@link #timeMajor(INDArray)} returns, copied into {@code dst} (from index 0) without a buffer in between. */
+    static void timeMajor(INDArray ncw, FloatBuffer dst) {
+        INDArray tbf = ncw.permute(2, 0, 1);
+        if (tbf.dataType() != DataType.FLOAT || !rowMajorDense(tbf)) tbf = tbf.castTo(DataType.FLOAT).dup('c');
+        dst.put(0, tbf.data().asNioFloat().slice(), 0, (int) tbf.length());
+        Reference.reachabilityFence(tbf);
     }
 
     /** True when {@code a}'s strides are those of a dense row-major array of its shape (sizes of 1 have any stride). */
