@@ -130,9 +130,68 @@ class WordLSTM(nn.Module):
             self.out.weight.normal_(0, math.sqrt(2.0 / (hidden + vocab)))
             self.out.bias.zero_()
 
+    def dl4j_params(self):
+        """This model's parameters in DL4J's layout, as bench/DumpParams.java writes them: {(layer, key): array}.
+        DL4J's LSTM stores W [nIn, 4H], RW [H, 4H], b [1, 4H] with gate columns (block input, forget, output, input);
+        PyTorch's are rows (input, forget, block input, output)."""
+        def gates(w):  # PyTorch [4H, n] -> DL4J [n, 4H]
+            i, f, g, o = w.detach().chunk(4, 0)
+            return torch.cat([g, f, o, i], 0).t()
+        out = {(0, "W"): self.emb.weight.detach()}
+        for l in range(self.lstm.num_layers):
+            out[(l + 1, "W")] = gates(getattr(self.lstm, f"weight_ih_l{l}"))
+            out[(l + 1, "RW")] = gates(getattr(self.lstm, f"weight_hh_l{l}"))
+            b = getattr(self.lstm, f"bias_ih_l{l}") + getattr(self.lstm, f"bias_hh_l{l}")
+            out[(l + 1, "b")] = gates(b.unsqueeze(1))
+        n = self.lstm.num_layers + 1
+        out[(n, "W")] = self.out.weight.detach().t()
+        out[(n, "b")] = self.out.bias.detach().unsqueeze(0)
+        return out
+
+    def load_dl4j(self, params):
+        """The inverse of dl4j_params: starts from a textgen checkpoint's weights (bench/DumpParams.java)."""
+        def gates(w):  # DL4J [n, 4H] -> PyTorch [4H, n]
+            a, f, o, i = w.t().chunk(4, 0)
+            return torch.cat([i, f, a, o], 0)
+        with torch.no_grad():
+            self.emb.weight.copy_(params[(0, "W")])
+            for l in range(self.lstm.num_layers):
+                getattr(self.lstm, f"weight_ih_l{l}").copy_(gates(params[(l + 1, "W")]))
+                getattr(self.lstm, f"weight_hh_l{l}").copy_(gates(params[(l + 1, "RW")]))
+                getattr(self.lstm, f"bias_ih_l{l}").copy_(gates(params[(l + 1, "b")]).squeeze(1))
+                getattr(self.lstm, f"bias_hh_l{l}").zero_()
+            n = self.lstm.num_layers + 1
+            self.out.weight.copy_(params[(n, "W")].t())
+            self.out.bias.copy_(params[(n, "b")].squeeze(0))
+
     def forward(self, x, state=None):
         y, state = self.lstm(self.emb(x), state)
         return self.out(y), state
+
+
+def read_params(path):
+    """bench/DumpParams.java's file: per parameter a line `layer key rows cols`, then rows*cols float32 (LE)."""
+    out = {}
+    with open(path, "rb") as f:
+        while True:
+            line = f.readline()
+            if not line:
+                return out
+            layer, key, rows, cols = line.split()
+            n = int(rows) * int(cols)
+            data = torch.frombuffer(bytearray(f.read(4 * n)), dtype=torch.float32)
+            out[(int(layer), key.decode())] = data.reshape(int(rows), int(cols)).clone()
+
+
+def compare(model, path):
+    """Element-wise comparison with a textgen checkpoint's parameters; returns the largest relative difference."""
+    theirs, worst = read_params(path), 0.0
+    for k, mine in model.dl4j_params().items():
+        d = (mine - theirs[k]).abs()
+        rel = float(d.max() / theirs[k].abs().max().clamp_min(1e-30))
+        worst = max(worst, rel)
+        print("  layer %d %-2s max |diff| %.3g (%.3g of max |w|), mean |diff| %.3g" % (k[0], k[1], float(d.max()), rel, float(d.mean())))
+    return worst
 
 
 def main():
@@ -141,6 +200,9 @@ def main():
     p.add_argument("--test", required=True)
     p.add_argument("--config", required=True, help="textgen's effective config (train --print-config)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init", help="parity check: start from these weights (bench/DumpParams.java of a textgen checkpoint)")
+    p.add_argument("--max-iterations", type=int, default=0, help="stop after this many minibatches, as training.maxIterations")
+    p.add_argument("--compare", help="parity check: after training, compare the weights with these and exit")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     c = flat_config(a.config)
@@ -152,7 +214,8 @@ def main():
     assert c["model.input"] == "embedding" and c["model.cell"] == "lstm" and float(c["model.dropout"]) == 0
     assert c["training.sampling"] == "consecutive"
     reset_p, seed = float(c["training.stateResetProbability"]), int(c["training.seed"])
-    assert c["training.lrSchedule"] == "cosine" and int(c["training.maxIterations"]) == 0 and float(c["training.maxMinutes"]) == 0
+    assert c["training.lrSchedule"] == "cosine" and float(c["training.maxMinutes"]) == 0
+    max_iterations = a.max_iterations or int(c["training.maxIterations"])
 
     words = tokenize(read(a.corpus), lowercase)
     counts = Counter(w for w in words if w != UNK)
@@ -167,21 +230,29 @@ def main():
 
     torch.manual_seed(seed)
     model = WordLSTM(V, E, H, L)
+    if a.init:
+        model.load_dl4j(read_params(a.init))
     params = [q for q in model.parameters() if q.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr0)
+    opt = torch.optim.Adam(params, lr=lr0, eps=1e-8)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     stream = (len(train_ids) - 1) // B
     per_epoch = stream // T
-    total = epochs * per_epoch
+    total = epochs * per_epoch if max_iterations <= 0 else min(epochs * per_epoch, max_iterations)
     x_all = torch.stack([train_ids[b * stream: b * stream + stream] for b in range(B)], dim=1)  # [stream, B]
     y_all = torch.stack([train_ids[b * stream + 1: b * stream + stream + 1] for b in range(B)], dim=1)
     it, t0 = 0, time.perf_counter()
     for epoch in range(epochs):
         state = None
         for k in range(per_epoch):
+            if it == total:
+                break
             progress = math.floor(it / total * 1000 + 1e-9) / 1000
             for g in opt.param_groups:
                 g["lr"] = lr0 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+                # libnd4j's Adam adds its epsilon (1e-8) to sqrt(v) before the bias correction, PyTorch's after:
+                # the same update when PyTorch's epsilon is 1e-8 / sqrt(1 - beta2^t). It matters early: at step 1 that
+                # is 3.2e-7, which damps the first updates of weights whose gradients are ~1e-7 (a parity check found it).
+                g["eps"] = 1e-8 / math.sqrt(1 - 0.999 ** (it + 1))
             x, y = x_all[k * T:(k + 1) * T], y_all[k * T:(k + 1) * T]
             if state is not None:
                 state = tuple(s.detach() for s in state)
@@ -197,6 +268,10 @@ def main():
             opt.step()
             it += 1
     train_seconds = time.perf_counter() - t0
+    if a.compare:
+        worst = compare(model, a.compare)
+        print(json.dumps({"iterations": it, "max_relative_difference": worst}))
+        return
 
     def score(seq, streams):
         """Evaluator.score: `streams` consecutive slices, each fed in chunks of 1,024 with its state carried through."""
