@@ -8,14 +8,16 @@ Everything textgen does is mirrored, so that the two test perplexities differ on
 - model: Embedding(V, E) without bias -> L x LSTM(H) -> Linear(H, V), initialised as DL4J 1.0.0-M2.1 does
   (Xavier normal with its fan-in/fan-out choices, LSTM forget-gate bias 1, one bias vector per LSTM layer);
 - loss: cross-entropy summed over time and averaged over the minibatch (DL4J's MCXENT score), gradients clipped
-  element-wise, Adam, learning rate on textgen's cosine schedule (0.1% steps) over max_epochs;
+  element-wise, Adam (with libnd4j's epsilon placement), learning rate on textgen's cosine schedule (0.1% steps) over max_epochs;
 - data: batch_size consecutive streams, tbptt_length steps per minibatch, hidden state carried across minibatches,
   reset at every epoch start and, per stream and minibatch, with probability state_reset_probability, drawn from the
   same generator (Java's SplittableRandom seeded from seed, epoch, minibatch) so the same streams reset;
 - scoring: the hidden state carried through the whole test file, every token after the first predicted.
 Prints one JSON line.
 
-  python3 word_lm.py --corpus valid.txt --test test.txt --config EFFECTIVE_CONFIG.yaml [--threads K]
+  python3 word_lm.py --corpus valid.txt --test test.txt --config EFFECTIVE_CONFIG.yaml [--threads K] [--init W0.bin]
+  python3 word_lm.py ... --init W0.bin --max-iterations N --compare WN.bin     # parity with textgen's N steps
+(W0.bin, WN.bin: bench/DumpParams.java of textgen's initial checkpoint and of its checkpoint after N steps.)
 """
 import argparse
 import json
