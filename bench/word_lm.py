@@ -228,7 +228,6 @@ def main():
     ids = torch.tensor([stoi.get(w, 0) for w in words], dtype=torch.long)
     n_val = int(math.floor(len(ids) * float(c["corpus.validationFraction"]) + 0.5))
     train_ids, val_ids = ids[: len(ids) - n_val], ids[len(ids) - n_val:]
-    test_ids = torch.tensor([stoi.get(w, 0) for w in tokenize(read(a.test), lowercase)], dtype=torch.long)
 
     torch.manual_seed(seed)
     model = WordLSTM(V, E, H, L)
@@ -290,6 +289,7 @@ def main():
                 total_nats += loss_fn(logits.reshape(-1, V), y.reshape(-1)).item()
         return total_nats / (streams * (n - 1))
 
+    test_ids = torch.tensor([stoi.get(w, 0) for w in tokenize(read(a.test), lowercase)], dtype=torch.long)
     val, test = score(val_ids, B), score(test_ids, 1)  # as the trainer validates, and as `textgen perplexity` scores
     print(json.dumps({"vocabulary": V, "train_tokens": len(train_ids), "test_tokens": len(test_ids) - 1,
                       "iterations": it, "epochs": epochs, "train_seconds": train_seconds,
