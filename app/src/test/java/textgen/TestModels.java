@@ -12,12 +12,14 @@ public final class TestModels {
     }
 
     public static RunConfig.ModelConfig model(int layers, int hidden) {
-        return new RunConfig.ModelConfig(false, 64, RunConfig.Cell.LSTM, "tanh", layers, hidden, 0.0);
+        return RunConfig.defaults().with("model.layers", layers).with("model.hiddenSize", hidden).model();
     }
 
     public static RunConfig.TrainingConfig training(int batch, int tbptt, RunConfig.Sampling sampling) {
-        return new RunConfig.TrainingConfig(batch, tbptt, sampling, 0.0, 0.01, RunConfig.LrSchedule.STEP, 1.0, 0, 5.0, 1, 0, 0, 100, 0, 1.0, 3, 0,
-                4.0, 0.5, 3, 123, 1);
+        return RunConfig.defaults().with("training.batchSize", batch).with("training.tbpttLength", tbptt).with("training.sampling", sampling)
+                .with("training.stateResetProbability", 0).with("training.learningRate", 0.01).with("training.maxEpochs", 1)
+                .with("training.evalEvery", 100).with("training.sampleLength", 0).with("training.sampleTemperature", 1.0)
+                .with("training.seed", 123).training();
     }
 
     public static CarriedStateNetwork net(int vocab, int layers, int hidden, int tbptt) {

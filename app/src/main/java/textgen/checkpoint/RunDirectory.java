@@ -35,6 +35,11 @@ public final class RunDirectory {
         this.dir = dir;
     }
 
+    /** The default directory of a new run: {@code runs/<name>-<yyyyMMdd-HHmmss>}. */
+    public static Path defaultPath(String name) {
+        return Path.of("runs", name + "-" + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    }
+
     /** Creates a new run directory; an existing one that already holds a run is refused, never overwritten. */
     public static RunDirectory create(Path dir) {
         if (Files.exists(dir) && !Files.isDirectory(dir))

@@ -33,6 +33,18 @@ public record TrainingState(long iteration, int epoch, int batchInEpoch, long to
                 smoothedLoss, recentLoss, lowestMean, lrScale, rollbacks);
     }
 
+    /** The same state at minibatch {@code batchInEpoch} of pass {@code epoch}. */
+    public TrainingState withEpoch(int epoch, int batchInEpoch) {
+        return new TrainingState(iteration, epoch, batchInEpoch, tokensSeen, valLoss, bestValLoss, trainSeconds, elapsedSeconds,
+                smoothedLoss, recentLoss, lowestMean, lrScale, rollbacks);
+    }
+
+    /** The same position with the session's clock and the divergence guard's count and cuts. */
+    public TrainingState withSession(double trainSeconds, double elapsedSeconds, double lrScale, int rollbacks) {
+        return new TrainingState(iteration, epoch, batchInEpoch, tokensSeen, valLoss, bestValLoss, trainSeconds, elapsedSeconds,
+                smoothedLoss, recentLoss, lowestMean, lrScale, rollbacks);
+    }
+
     /** True when {@code val} is a new best validation loss compared with this state. */
     public boolean improvesOn(double val) {
         return !Double.isNaN(val) && (Double.isNaN(bestValLoss) || val < bestValLoss);

@@ -17,11 +17,10 @@ import textgen.corpus.Corpus;
 import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
 import textgen.train.Trainer;
+import textgen.train.TrainingRun;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -66,8 +65,7 @@ final class DemoCommand implements Callable<Integer> {
         if (maxIterations < 0) throw new ParameterException(spec.commandLine(), "--max-iterations must be >= 0, got " + maxIterations);
         if (show < 0) throw new ParameterException(spec.commandLine(), "--show must be >= 0, got " + show);
         PrintWriter out = spec.commandLine().getOut();
-        Path dirPath = runDir != null ? runDir
-                : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path dirPath = runDir != null ? runDir : RunDirectory.defaultPath("demo");
         List<List<NumberWordsTask.Problem>> split = NumberWordsTask.generate(PROBLEMS, HELD_OUT, 1);
         List<NumberWordsTask.Problem> train = split.get(0), heldOut = split.get(1);
         StringBuilder text = new StringBuilder();
@@ -78,18 +76,18 @@ final class DemoCommand implements Callable<Integer> {
                 "training.maxEpochs=100", "training.maxMinutes=" + minutes, "training.maxIterations=" + maxIterations, "training.evalEvery=200", "training.sampleLength=0",
                 "corpus.validationFraction=0.02", "corpus.path=" + dirPath.toAbsolutePath().resolve("train.txt"), "training.seed=3"));
         Corpus corpus = Corpus.split(text.toString(), cfg.corpus().validationFraction(), "generated addition corpus", Corpus.sha256(text.toString()));
-        Trainer trainer = new Trainer(cfg, corpus, List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10)), root.stop::requested);
-        RunDirectory dir = RunDirectory.create(dirPath);
+        TrainingRun run = TrainingRun.create(cfg, corpus, dirPath,
+                List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10)), root.stop::requested);
+        RunDirectory dir = run.directory();
         dir.writeText("train.txt", text.toString());
         StringBuilder held = new StringBuilder();
         heldOut.forEach(p -> held.append(p.prompt()).append('\t').append(p.answer()).append('\n'));
         dir.writeText("holdout.tsv", held.toString());
-        dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(cfg));
         out.printf(Locale.ROOT, "textgen demo: %,d lines of numbers in words and digits, e.g. \"%s\"%n", PROBLEMS, train.get(0).line());
         out.printf(Locale.ROOT, "training a 2 x LSTM(128) for up to %s minutes, then asking it for the digits of %d numbers it never saw%n",
                 minutes, HELD_OUT);
         out.flush();
-        Trainer.Result r = root.stop.armedDuring(() -> trainer.run(dir));
+        Trainer.Result r = root.stop.armedDuring(run::run);
         Checkpoint.Loaded best = Checkpoint.read(dir.best(), false);
         Sampler sampler = new Sampler(best.network(), best.vocabulary(), new SamplingOptions(1, 0, 1, true));
         int correct = 0;

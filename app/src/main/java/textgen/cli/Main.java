@@ -38,6 +38,7 @@ public final class Main {
     static int run(String[] args, PrintWriter out, PrintWriter err, StopSignal stop, GpuPreflight gpu) {
         boolean trace = Arrays.asList(args).contains("--stacktrace");
         CommandLine cl = new CommandLine(new TextgenCommand(stop));
+        cl.getSubcommands().get("train").getCommandSpec().usageMessage().footer(textgen.config.ConfigSchema.helpText());
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {

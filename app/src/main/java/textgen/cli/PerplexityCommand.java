@@ -26,8 +26,8 @@ final class PerplexityCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH", description = "A checkpoint, or a run directory (then its best checkpoint).")
-    Path model;
+    @picocli.CommandLine.Mixin
+    ModelOption model;
 
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text to score.")
     Path text;
@@ -42,7 +42,7 @@ final class PerplexityCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String content = TextFile.read(text, "text");
-        Checkpoint.Loaded ckpt = Checkpoint.read(Checkpoint.resolve(model), false);
+        Checkpoint.Loaded ckpt = model.load();
         Vocabulary vocab = ckpt.vocabulary();
         boolean words = vocab.unknown() >= 0;
         UnknownPolicy policy = unknown != null ? unknown : vocab.defaultUnknownPolicy();

@@ -31,17 +31,23 @@ final class SampleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH", description = "A checkpoint, or a run directory (then its best checkpoint).")
-    Path model;
+    @picocli.CommandLine.Mixin
+    ModelOption model;
 
-    @Option(names = "--prime", paramLabel = "TEXT", description = "Text to start from (printed before the generated text).")
-    String prime;
+    /** What the samples start from: one of a prime, a prime file, or a file of prompts (none: nothing). */
+    @picocli.CommandLine.ArgGroup(exclusive = true)
+    Prime start = new Prime();
 
-    @Option(names = "--prime-file", paramLabel = "FILE", description = "Read the prime text from FILE.")
-    Path primeFile;
+    static final class Prime {
+        @Option(names = "--prime", paramLabel = "TEXT", description = "Text to start from (printed before the generated text).")
+        String prime;
 
-    @Option(names = "--prompts", paramLabel = "FILE", description = "One prompt per line; one completion per output line.")
-    Path prompts;
+        @Option(names = "--prime-file", paramLabel = "FILE", description = "Read the prime text from FILE.")
+        Path primeFile;
+
+        @Option(names = "--prompts", paramLabel = "FILE", description = "One prompt per line; one completion per output line.")
+        Path prompts;
+    }
 
     @Option(names = "--length", paramLabel = "N", defaultValue = "500", description = "Tokens to generate: characters, or words for a word-level model (at most " + MAX_LENGTH + ").")
     int length;
@@ -77,18 +83,18 @@ final class SampleCommand implements Callable<Integer> {
     public Integer call() {
         validate();
         String stopString = stop == null ? null : unescape(stop);
-        String primeText = prime;
-        if (primeFile != null) {
-            primeText = TextFile.read(primeFile, "prime file");
-            if (primeText.isEmpty()) throw TextgenException.usage("prime file " + primeFile + " is empty");
+        String primeText = start.prime;
+        if (start.primeFile != null) {
+            primeText = TextFile.read(start.primeFile, "prime file");
+            if (primeText.isEmpty()) throw TextgenException.usage("prime file " + start.primeFile + " is empty");
         }
         List<String> promptLines = null;
-        if (prompts != null) {
-            String all = TextFile.read(prompts, "prompts file");
+        if (start.prompts != null) {
+            String all = TextFile.read(start.prompts, "prompts file");
             promptLines = all.lines().toList();
-            if (promptLines.isEmpty()) throw TextgenException.usage("prompts file " + prompts + " has no lines");
+            if (promptLines.isEmpty()) throw TextgenException.usage("prompts file " + start.prompts + " has no lines");
         }
-        Checkpoint.Loaded ckpt = Checkpoint.read(Checkpoint.resolve(model), false);
+        Checkpoint.Loaded ckpt = model.load();
         Sampler sampler = new Sampler(ckpt.network(), ckpt.vocabulary(), new SamplingOptions(temperature, topK == null ? 0 : topK, topP, greedy));
         long baseSeed = seed != null ? seed : new SplittableRandom().nextLong();
         PrintWriter out = spec.commandLine().getOut();
@@ -125,7 +131,7 @@ final class SampleCommand implements Callable<Integer> {
             int tab = line.indexOf('\t');
             String promptText = tab >= 0 ? line.substring(0, tab) : line;
             String expected = tab >= 0 ? line.substring(tab + 1) : null;
-            int[] ids = ckpt.vocabulary().encode(promptText, unknown, "prompt on line " + (i + 1) + " of " + prompts);
+            int[] ids = ckpt.vocabulary().encode(promptText, unknown, "prompt on line " + (i + 1) + " of " + start.prompts);
             String text = sampler.generate(ids, length, stopString, new SplittableRandom(baseSeed + i), s -> {
             });
             if (expected != null) {
@@ -161,14 +167,12 @@ final class SampleCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        int primes = (prime != null ? 1 : 0) + (primeFile != null ? 1 : 0) + (prompts != null ? 1 : 0);
-        if (primes > 1) fail("--prime, --prime-file and --prompts are mutually exclusive: give one");
         if (length < 1 || length > MAX_LENGTH) fail("--length must be from 1 to " + MAX_LENGTH + ", got " + length);
         if (!(temperature > 0) || Double.isInfinite(temperature)) fail("--temperature must be a number > 0, got " + temperature);
         if (topK != null && topK < 1) fail("--top-k must be >= 1, got " + topK);
         if (!(topP > 0 && topP <= 1)) fail("--top-p must be in (0, 1], got " + topP);
         if (count < 1 || count > MAX_COUNT) fail("--count must be from 1 to " + MAX_COUNT + ", got " + count);
-        if (prompts != null && count != 1) fail("--count applies to --prime samples, not to --prompts (one completion per prompt)");
+        if (start.prompts != null && count != 1) fail("--count applies to --prime samples, not to --prompts (one completion per prompt)");
         if (stop != null && stop.isEmpty()) fail("--stop must not be empty");
     }
 

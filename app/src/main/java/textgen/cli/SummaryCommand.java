@@ -2,18 +2,14 @@ package textgen.cli;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
-import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
 import textgen.corpus.Corpus;
 import textgen.model.ModelSummary;
 import textgen.model.NetworkFactory;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "summary", mixinStandardHelpOptions = true, sortOptions = false,
@@ -23,20 +19,15 @@ final class SummaryCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML config (see configs/); defaults are used for keys it leaves out.")
-    Path config;
+    @Mixin
+    ConfigSource source;
 
-    @Option(names = "--corpus", paramLabel = "PATH", description = "Training text (overrides corpus.path).")
-    Path corpus;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any config key (repeatable).")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    ConfigOverrides overrides;
 
     @Override
     public Integer call() {
-        List<String> overrides = new ArrayList<>(sets);
-        if (corpus != null) overrides.add("corpus.path=" + corpus);
-        RunConfig cfg = ConfigLoader.load(config, overrides);
+        RunConfig cfg = ConfigSource.load(source, overrides.sets);
         Corpus data = Corpus.load(cfg.corpus());
         data.requireInput(cfg.model());
         int vocab = data.vocabulary().size();

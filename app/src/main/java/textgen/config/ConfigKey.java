@@ -4,37 +4,14 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One config key: its dotted name, type, default and allowed range. Parsing and range checks live here so that every
+ * One config key as {@link ConfigSchema} reads it from its {@link Key} declaration: dotted name, type, default, allowed
+ * range, description, and whether a resumed run may change it. Parsing and range checks live here so that every
  * key reports a bad value the same way: where it came from, the key, the value, and what is allowed.
  */
 public record ConfigKey(String name, Kind kind, Object defaultValue, double min, double max, boolean minExclusive,
-                        List<String> choices, String description) {
+                        List<String> choices, String description, boolean resumable, boolean inherited, boolean path) {
 
     public enum Kind { INT, LONG, DOUBLE, STRING, CHOICE, BOOL }
-
-    static ConfigKey integer(String name, int def, int min, int max, String description) {
-        return new ConfigKey(name, Kind.INT, def, min, max, false, List.of(), description);
-    }
-
-    static ConfigKey longInt(String name, long def, long min, long max, String description) {
-        return new ConfigKey(name, Kind.LONG, def, min, max, false, List.of(), description);
-    }
-
-    static ConfigKey real(String name, double def, double min, boolean minExclusive, double max, String description) {
-        return new ConfigKey(name, Kind.DOUBLE, def, min, max, minExclusive, List.of(), description);
-    }
-
-    static ConfigKey string(String name, String def, String description) {
-        return new ConfigKey(name, Kind.STRING, def, 0, 0, false, List.of(), description);
-    }
-
-    static ConfigKey choice(String name, String def, List<String> choices, String description) {
-        return new ConfigKey(name, Kind.CHOICE, def, 0, 0, false, choices, description);
-    }
-
-    static ConfigKey bool(String name, boolean def, String description) {
-        return new ConfigKey(name, Kind.BOOL, def, 0, 0, false, List.of("true", "false"), description);
-    }
 
     /** What a valid value looks like, for error messages and the key listing. */
     public String allowed() {

@@ -32,8 +32,6 @@ import java.util.Set;
  * type tag is refused, so a config cannot instantiate anything.
  */
 public final class ConfigLoader {
-    /** Keys whose values are file paths; relative paths in a config file resolve against the file's directory. */
-    private static final Set<String> PATH_KEYS = Set.of("corpus.path", "corpus.validationPath");
     private static final int MAX_CONFIG_BYTES = 1 << 20;
     private static final Set<Tag> PLAIN_TAGS = Set.of(Tag.STR, Tag.INT, Tag.FLOAT, Tag.BOOL, Tag.NULL, Tag.MAP);
 
@@ -58,10 +56,10 @@ public final class ConfigLoader {
         return validate(raw);
     }
 
-    /** A config with {@code key=value} overrides applied (e.g. the limits of a resumed run), validated again. */
+    /** A config ({@code base}; null: the defaults) with {@code key=value} overrides applied, validated again. */
     public static RunConfig override(RunConfig base, List<String> overrides) {
         Map<String, Raw> raw = new LinkedHashMap<>();
-        base.toValues().forEach((k, v) -> raw.put(k, new Raw(v == null ? null : String.valueOf(v), "stored config")));
+        if (base != null) base.toValues().forEach((k, v) -> raw.put(k, new Raw(v == null ? null : String.valueOf(v), "stored config")));
         for (String o : overrides) applyOverride(o, raw);
         return validate(raw);
     }
@@ -127,7 +125,7 @@ public final class ConfigLoader {
                     throw TextgenException.usage(kw + ": " + key + " is set twice (first at " + out.get(key).origin() + ")");
                 }
                 String value = sv.getTag().equals(Tag.NULL) ? null : sv.getValue();
-                if (value != null && base != null && PATH_KEYS.contains(key) && !value.isBlank()) {
+                if (value != null && base != null && ConfigSchema.get(key).path() && !value.isBlank()) {
                     value = base.resolve(value.trim()).normalize().toString();
                 }
                 out.put(key, new Raw(value, kw));
@@ -165,7 +163,7 @@ public final class ConfigLoader {
         String key = override.substring(0, eq).trim();
         String value = override.substring(eq + 1);
         if (ConfigSchema.get(key) == null) throw unknownKey(key, "--set");
-        if (PATH_KEYS.contains(key) && !value.isBlank()) value = Path.of(value.trim()).toAbsolutePath().normalize().toString();
+        if (ConfigSchema.get(key).path() && !value.isBlank()) value = Path.of(value.trim()).toAbsolutePath().normalize().toString();
         raw.put(key, new Raw(value.equals("null") ? null : value, "--set"));
     }
 
@@ -200,7 +198,7 @@ public final class ConfigLoader {
             throw TextgenException.usage(r.origin() + ": training.batchSize " + batch + " does not split evenly over training.devices "
                     + devices + " (each device trains batchSize / devices of every minibatch's rows): make batchSize a multiple of devices");
         }
-        return RunConfig.fromValues(values);
+        return ConfigSchema.build(values);
     }
 
     /** The effective config as nested YAML, with every key, for run directories and checkpoints. */

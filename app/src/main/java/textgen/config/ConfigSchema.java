@@ -1,67 +1,26 @@
 package textgen.config;
 
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
-/** Every config key textgen knows, in the order the effective config is written. */
+/**
+ * Every config key textgen knows, read once from the {@link Key} declarations on {@link RunConfig}'s section records,
+ * in the order the effective config is written; and the two directions between a flat key -> value map and the
+ * typed {@link RunConfig}. Nothing else lists keys.
+ */
 public final class ConfigSchema {
-    public static final List<ConfigKey> KEYS = List.of(
-            ConfigKey.string("corpus.path", null, "training text (UTF-8); relative paths in a config file are relative to that file"),
-            ConfigKey.real("corpus.validationFraction", 0.1, 0, true, 0.5,
-                    "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)"),
-            ConfigKey.string("corpus.validationPath", null, "separate validation text; overrides corpus.validationFraction"),
-            ConfigKey.choice("corpus.tokenizer", "char", List.of("char", "word"),
-                    "char: one token per Unicode character; word: words, punctuation marks and line breaks (see README), with <unk>"),
-            ConfigKey.bool("corpus.lowercase", false, "word tokenizer: lowercase words before counting and encoding"),
-            ConfigKey.integer("corpus.maxVocabulary", 0, 0, 10_000_000,
-                    "word tokenizer: keep at most this many tokens, <unk> included, the most frequent first (0 = no cap)"),
-            ConfigKey.integer("corpus.minCount", 1, 1, 1_000_000_000,
-                    "word tokenizer: keep only words occurring at least this many times; the others read as <unk>"),
+    private record Binding(ConfigKey key, RecordComponent component) {
+    }
 
-            ConfigKey.choice("model.input", "onehot", List.of("onehot", "embedding"),
-                    "how tokens enter the network: onehot vectors, or a learned embedding (an EmbeddingSequenceLayer of model.embeddingSize)"),
-            ConfigKey.integer("model.embeddingSize", 64, 1, 8192, "embedding input: vector size per token"),
-            ConfigKey.choice("model.cell", "lstm", List.of("lstm", "simple"),
-                    "recurrent cell: lstm, or simple (a plain RNN, h = act(W x + R h' + b))"),
-            ConfigKey.choice("model.activation", "tanh", List.of("tanh", "relu"),
-                    "activation of the simple cell; relu starts the recurrent weights at the identity (Le et al.'s IRNN), tanh at Xavier; LSTM cells use tanh"),
-            ConfigKey.integer("model.layers", 2, 1, 16, "number of stacked recurrent layers"),
-            ConfigKey.integer("model.hiddenSize", 256, 1, 8192, "units per recurrent layer"),
-            ConfigKey.real("model.dropout", 0.0, 0, false, 0.9, "dropout probability between layers (0 = off)"),
-
-            ConfigKey.integer("training.batchSize", 32, 1, 4096, "parallel sequences per minibatch"),
-            ConfigKey.integer("training.tbpttLength", 64, 1, 10000, "truncated-BPTT length: time steps per minibatch"),
-            ConfigKey.choice("training.sampling", "consecutive", List.of("consecutive", "random"),
-                    "consecutive: batchSize parallel streams, hidden state carried across minibatches; random: random windows, fresh state"),
-            ConfigKey.real("training.stateResetProbability", 0.02, 0, false, 1,
-                    "consecutive sampling: chance per stream and minibatch that its carried state restarts from zero (0 = only at epoch starts)"),
-            ConfigKey.real("training.learningRate", 2e-3, 0, true, 10, "Adam learning rate"),
-            ConfigKey.choice("training.lrSchedule", "step", List.of("step", "cosine"),
-                    "step: training.lrDecay every epoch past training.lrDecayAfter; cosine: from learningRate down to 0 over the run, ending where the first of maxIterations, maxEpochs, maxMinutes ends it"),
-            ConfigKey.real("training.lrDecay", 1.0, 0, true, 1, "step schedule: multiply the learning rate by this after every epoch past training.lrDecayAfter"),
-            ConfigKey.integer("training.lrDecayAfter", 0, 0, 1_000_000, "step schedule: epochs before training.lrDecay starts"),
-            ConfigKey.real("training.gradientClip", 5.0, 0, false, 1e6, "clip each gradient element to [-c, c] (0 = off)"),
-            ConfigKey.integer("training.maxEpochs", 50, 1, 1_000_000, "stop after this many passes over the training text"),
-            ConfigKey.longInt("training.maxIterations", 0, 0, Long.MAX_VALUE, "stop after this many minibatches (0 = no limit)"),
-            ConfigKey.real("training.maxMinutes", 0, 0, false, 1e7, "stop after this many minutes of training (0 = no limit)"),
-            ConfigKey.integer("training.evalEvery", 500, 1, 100_000_000, "iterations between validation, sample and checkpoint"),
-            ConfigKey.integer("training.sampleLength", 200, 0, 100_000, "characters of sample shown at each evaluation (0 = none)"),
-            ConfigKey.real("training.sampleTemperature", 0.8, 0, true, 100, "temperature of the samples shown during training"),
-            ConfigKey.integer("training.keepLast", 3, 1, 100_000,
-                    "checkpoints kept besides the best (named iter-<iteration>-val<loss>.zip, listed in checkpoints.json)"),
-            ConfigKey.real("training.checkpointMinutes", 0, 0, false, 1e7,
-                    "also write a checkpoint after this many minutes without one, between evaluations (0 = off)"),
-            ConfigKey.real("training.divergenceFactor", 4.0, 0, false, 1e6,
-                    "a loss above this many times its running mean counts as divergence, like NaN/Inf (0 = NaN/Inf only)"),
-            ConfigKey.real("training.divergenceLrCut", 0.5, 0, true, 1,
-                    "on divergence: roll back to the last checkpoint and multiply the learning rate by this"),
-            ConfigKey.integer("training.maxRollbacks", 3, 0, 1000, "divergences tolerated before training stops with exit code 1"),
-            ConfigKey.longInt("training.seed", 42, Long.MIN_VALUE, Long.MAX_VALUE, "seed for weights, data order, dropout and samples"),
-            ConfigKey.integer("training.devices", 1, 1, 256,
-                    "train data-parallel on this many devices (DL4J's ParallelWrapper): each takes batchSize/devices of every minibatch's rows, "
-                            + "parameters and Adam state are averaged after every step; GPUs on CUDA, worker threads on the CPU"));
-
+    private static final List<Binding> BINDINGS = bindings();
+    public static final List<ConfigKey> KEYS = BINDINGS.stream().map(Binding::key).toList();
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();
 
     static {
@@ -77,10 +36,149 @@ public final class ConfigSchema {
 
     /** Section names ("corpus", "model", "training"), for messages about unknown keys. */
     public static List<String> sections() {
-        return KEYS.stream().map(k -> k.name().substring(0, k.name().indexOf('.'))).distinct().toList();
+        return Arrays.stream(RunConfig.class.getRecordComponents()).map(RecordComponent::getName).toList();
     }
 
     public static List<String> keysIn(String section) {
         return KEYS.stream().map(ConfigKey::name).filter(n -> n.startsWith(section + ".")).toList();
+    }
+
+    /** The keys a resumed run may change, alphabetically. */
+    public static List<String> resumableKeys() {
+        return KEYS.stream().filter(ConfigKey::resumable).map(ConfigKey::name).sorted().toList();
+    }
+
+    /** The keys a fine-tuning run takes from its checkpoint, in schema order. */
+    public static List<String> inheritedKeys() {
+        return KEYS.stream().filter(ConfigKey::inherited).map(ConfigKey::name).toList();
+    }
+
+    /** The typed config of validated values (every key present, parsed by its {@link ConfigKey}). */
+    static RunConfig build(Map<String, Object> values) {
+        RecordComponent[] sections = RunConfig.class.getRecordComponents();
+        Object[] parts = new Object[sections.length];
+        for (int s = 0; s < sections.length; s++) {
+            String prefix = sections[s].getName() + ".";
+            List<Object> args = new ArrayList<>();
+            for (Binding b : BINDINGS) {
+                if (!b.key().name().startsWith(prefix)) continue;
+                Object v = values.get(b.key().name());
+                Class<?> type = b.component().getType();
+                args.add(type.isEnum() ? enumConstant(type, (String) v) : v);
+            }
+            parts[s] = construct(sections[s].getType(), args.toArray());
+        }
+        return (RunConfig) construct(RunConfig.class, parts);
+    }
+
+    /** Flat key -> value, enums as their config names: the inverse of {@link #build}. */
+    static Map<String, Object> values(RunConfig config) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (RecordComponent section : RunConfig.class.getRecordComponents()) {
+            Object record = read(section, config);
+            for (Binding b : BINDINGS) {
+                if (b.component().getDeclaringRecord() != section.getType()) continue;
+                Object v = read(b.component(), record);
+                out.put(b.key().name(), v instanceof Enum<?> e ? e.name().toLowerCase(Locale.ROOT) : v);
+            }
+        }
+        return out;
+    }
+
+    /** The key list of {@code train --help}: name, default, what is allowed and what it does. */
+    public static String helpText() {
+        StringBuilder sb = new StringBuilder();
+        for (ConfigKey k : KEYS) {
+            sb.append(wrap("  " + k.name() + " (default " + defaultText(k) + "; " + k.allowed() + (k.resumable() ? "; may change on --resume" : "") + ")", "    "));
+            sb.append(wrap("      " + k.description(), "      "));
+        }
+        return sb.toString().replace("%", "%%").replace("\n", "%n");
+    }
+
+    /** README's key table (between its config-keys markers; a test keeps the two equal). */
+    public static String markdownTable() {
+        StringBuilder sb = new StringBuilder("| key | default | allowed | meaning |\n|---|---|---|---|\n");
+        for (ConfigKey k : KEYS) {
+            sb.append("| ").append(k.name()).append(" | ").append(defaultText(k)).append(" | ").append(k.allowed())
+                    .append(k.resumable() ? "; may change on `--resume`" : "").append(" | ")
+                    .append(k.description().replace("|", "\\|").replace("<", "&lt;")).append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    /** {@code line} broken at spaces into lines of at most 80 characters, continued with {@code indent}; each ends with a newline. */
+    private static String wrap(String line, String indent) {
+        StringBuilder out = new StringBuilder();
+        String rest = line;
+        while (rest.length() > 80) {
+            int cut = rest.lastIndexOf(' ', 80);
+            if (cut <= indent.length()) cut = rest.indexOf(' ', 81) < 0 ? rest.length() : rest.indexOf(' ', 81);
+            out.append(rest, 0, cut).append("\n");
+            rest = indent + rest.substring(cut).strip();
+        }
+        return out.append(rest).append("\n").toString();
+    }
+
+    private static String defaultText(ConfigKey k) {
+        return k.defaultValue() == null ? "–" : String.valueOf(k.defaultValue());
+    }
+
+    private static List<Binding> bindings() {
+        List<Binding> out = new ArrayList<>();
+        for (RecordComponent section : RunConfig.class.getRecordComponents()) {
+            for (RecordComponent c : section.getType().getRecordComponents()) {
+                Key key = c.getAnnotation(Key.class);
+                if (key == null) throw new IllegalStateException(section.getName() + "." + c.getName() + " has no @Key declaration");
+                out.add(new Binding(keyOf(section.getName(), c, key), c));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static ConfigKey keyOf(String section, RecordComponent c, Key key) {
+        String name = section + "." + (key.name().isEmpty() ? c.getName() : key.name());
+        Class<?> t = c.getType();
+        List<String> choices = t.isEnum()
+                ? Arrays.stream(t.getEnumConstants()).map(e -> ((Enum<?>) e).name().toLowerCase(Locale.ROOT)).toList()
+                : List.of(key.choices());
+        ConfigKey.Kind kind;
+        if (t == int.class) kind = ConfigKey.Kind.INT;
+        else if (t == long.class) kind = ConfigKey.Kind.LONG;
+        else if (t == double.class) kind = ConfigKey.Kind.DOUBLE;
+        else if (t == boolean.class) kind = ConfigKey.Kind.BOOL;
+        else if (t.isEnum() || (t == String.class && !choices.isEmpty())) kind = ConfigKey.Kind.CHOICE;
+        else if (t == String.class) kind = ConfigKey.Kind.STRING;
+        else throw new IllegalStateException(name + ": no config type for " + t);
+        if (kind == ConfigKey.Kind.BOOL) choices = List.of("true", "false");
+        ConfigKey shape = new ConfigKey(name, kind, null, key.min(), key.max(), key.minExclusive(), choices, key.doc(),
+                key.resumable(), key.inherited(), key.path());
+        Object def = key.def().isEmpty() ? null : shape.parse(key.def());
+        if (def == null && kind != ConfigKey.Kind.STRING) throw new IllegalStateException(name + " needs a default");
+        return new ConfigKey(name, kind, def, key.min(), key.max(), key.minExclusive(), choices, key.doc(), key.resumable(), key.inherited(), key.path());
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Object enumConstant(Class<?> type, String name) {
+        return Enum.valueOf((Class) type, name.toUpperCase(Locale.ROOT));
+    }
+
+    private static Object construct(Class<?> record, Object[] args) {
+        try {
+            Class<?>[] types = Arrays.stream(record.getRecordComponents()).map(RecordComponent::getType).toArray(Class<?>[]::new);
+            Constructor<?> ctor = record.getDeclaredConstructor(types);
+            return ctor.newInstance(args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot build " + record.getSimpleName(), e);
+        }
+    }
+
+    private static Object read(RecordComponent c, Object record) {
+        try {
+            return c.getAccessor().invoke(record);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot read " + c.getName(), e);
+        }
     }
 }

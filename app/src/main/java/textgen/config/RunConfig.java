@@ -1,27 +1,70 @@
 package textgen.config;
 
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** The validated configuration of one run. Built only by {@link ConfigLoader}, so every value is in range. */
+/**
+ * The validated configuration of one run: three sections of keys, each key declared once by its {@link Key}
+ * annotation. Built only by {@link ConfigLoader} (or {@link #with}, which validates the same way), so every value is in
+ * range.
+ */
 public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig training) {
 
     public enum Tokenizer { CHAR, WORD }
 
-    public record CorpusConfig(String path, double validationFraction, String validationPath, Tokenizer tokenizer, boolean lowercase,
-                               int maxVocabulary, int minCount) {
-        /** A character-level corpus. */
-        public CorpusConfig(String path, double validationFraction, String validationPath) {
-            this(path, validationFraction, validationPath, Tokenizer.CHAR, false, 0, 1);
-        }
+    public record CorpusConfig(
+            @Key(def = "", path = true, doc = "training text, UTF-8; the vocabulary is its Unicode code points (or its words); "
+                    + "relative paths in a config file are relative to that file")
+            String path,
+            @Key(def = "0.1", min = 0, minExclusive = true, max = 0.5,
+                    doc = "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)")
+            double validationFraction,
+            @Key(def = "", path = true, doc = "separate validation text instead of the fraction (characters must occur in the corpus; "
+                    + "words it lacks read as <unk>)")
+            String validationPath,
+            @Key(inherited = true, def = "char", doc = "char: one token per Unicode character; word: words, punctuation marks and line breaks (see README, "
+                    + "Word level), with <unk>")
+            Tokenizer tokenizer,
+            @Key(inherited = true, def = "false", doc = "word tokenizer: lowercase words before counting and encoding")
+            boolean lowercase,
+            @Key(inherited = true, def = "0", min = 0, max = 10_000_000,
+                    doc = "word tokenizer: keep at most this many tokens, <unk> included, the most frequent first (0 = no cap)")
+            int maxVocabulary,
+            @Key(inherited = true, def = "1", min = 1, max = 1_000_000_000,
+                    doc = "word tokenizer: keep only words occurring at least this many times; the others read as <unk>")
+            int minCount) {
     }
+
+    public enum Input { ONEHOT, EMBEDDING }
 
     public enum Cell { LSTM, SIMPLE }
 
-    public record ModelConfig(boolean embedding, int embeddingSize, Cell cell, String activation, int layers, int hiddenSize, double dropout) {
+    public record ModelConfig(
+            @Key(inherited = true, def = "onehot", doc = "how tokens enter the network: onehot vectors, or embedding: a learned lookup table of "
+                    + "model.embeddingSize per token (DL4J's EmbeddingSequenceLayer, no bias, as Keras's Embedding)")
+            Input input,
+            @Key(inherited = true, def = "64", min = 1, max = 8192, doc = "embedding input: vector size per token")
+            int embeddingSize,
+            @Key(inherited = true, def = "lstm", doc = "recurrent cell: lstm, or simple (a plain RNN, DL4J's SimpleRnn: h = act(W x + R h' + b))")
+            Cell cell,
+            @Key(inherited = true, def = "tanh", choices = {"tanh", "relu"}, doc = "activation of the simple cell: tanh (recurrent weights start "
+                    + "Xavier-random), or relu with the recurrent weights starting at the identity (Le et al.'s IRNN; it wants "
+                    + "training.sampling: random); LSTM cells use tanh")
+            String activation,
+            @Key(inherited = true, def = "2", min = 1, max = 16, doc = "number of stacked recurrent layers")
+            int layers,
+            @Key(inherited = true, def = "256", min = 1, max = 8192, doc = "units per recurrent layer")
+            int hiddenSize,
+            @Key(def = "0.0", min = 0, max = 0.9, doc = "dropout probability between layers, char-rnn's placement (0 = off)")
+            double dropout) {
+        /** Tokens enter through a learned embedding (token ids), not as one-hot vectors. */
+        public boolean embedding() {
+            return input == Input.EMBEDDING;
+        }
+
         /** The recurrent stack as a person would name it: "2 x LSTM(256)", "2 x SimpleRnn(256, relu)". */
         public String describe() {
-            return (embedding ? "Embedding(" + embeddingSize + ") -> " : "")
+            return (embedding() ? "Embedding(" + embeddingSize + ") -> " : "")
                     + layers + " x " + (cell == Cell.LSTM ? "LSTM(" + hiddenSize + ")" : "SimpleRnn(" + hiddenSize + ", " + activation + ")");
         }
     }
@@ -30,75 +73,83 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
 
     public enum LrSchedule { STEP, COSINE }
 
-    public record TrainingConfig(int batchSize, int tbpttLength, Sampling sampling, double stateResetProbability, double learningRate,
-                                 LrSchedule lrSchedule, double lrDecay,
-                                 int lrDecayAfter, double gradientClip, int maxEpochs, long maxIterations, double maxMinutes,
-                                 int evalEvery, int sampleLength, double sampleTemperature, int keepLast,
-                                 double checkpointMinutes, double divergenceFactor, double divergenceLrCut, int maxRollbacks,
-                                 long seed, int devices) {
+    public record TrainingConfig(
+            @Key(def = "32", min = 1, max = 4096, doc = "parallel sequences per minibatch")
+            int batchSize,
+            @Key(def = "64", min = 1, max = 10000, doc = "truncated-BPTT length: time steps per minibatch")
+            int tbpttLength,
+            @Key(def = "consecutive", doc = "consecutive: the text cut into batchSize streams, hidden state carried from minibatch to "
+                    + "minibatch (char-rnn, torch-rnn); random: random windows, fresh state")
+            Sampling sampling,
+            @Key(def = "0.02", min = 0, max = 1, doc = "consecutive sampling: chance per stream and minibatch that its carried state "
+                    + "restarts from zero (0 = only at epoch starts, as char-rnn)")
+            double stateResetProbability,
+            @Key(def = "0.002", min = 0, minExclusive = true, max = 10, doc = "Adam learning rate")
+            double learningRate,
+            @Key(def = "step", doc = "step: training.lrDecay every epoch past training.lrDecayAfter; cosine: from learningRate down "
+                    + "to 0 over the run, ending where the first of maxIterations, maxEpochs, maxMinutes ends it")
+            LrSchedule lrSchedule,
+            @Key(def = "1.0", min = 0, minExclusive = true, max = 1,
+                    doc = "step schedule: multiply the learning rate by this after every epoch past training.lrDecayAfter")
+            double lrDecay,
+            @Key(def = "0", min = 0, max = 1_000_000, doc = "step schedule: epochs before training.lrDecay starts")
+            int lrDecayAfter,
+            @Key(def = "5.0", min = 0, max = 1e6, doc = "clip each gradient element to [-c, c], as char-rnn's grad_clip (0 = off)")
+            double gradientClip,
+            @Key(def = "50", min = 1, max = 1_000_000, resumable = true, doc = "stop after this many passes over the training text")
+            int maxEpochs,
+            @Key(def = "0", min = 0, max = Long.MAX_VALUE, resumable = true, doc = "stop after this many minibatches (0 = no limit)")
+            long maxIterations,
+            @Key(def = "0.0", min = 0, max = 1e7, resumable = true, doc = "stop after this many minutes of training (0 = no limit)")
+            double maxMinutes,
+            @Key(def = "500", min = 1, max = 100_000_000, resumable = true,
+                    doc = "iterations between validation, sample and checkpoint")
+            int evalEvery,
+            @Key(def = "200", min = 0, max = 100_000, resumable = true,
+                    doc = "characters of sample shown at each evaluation (0 = none)")
+            int sampleLength,
+            @Key(def = "0.8", min = 0, minExclusive = true, max = 100, resumable = true,
+                    doc = "temperature of the samples shown during training")
+            double sampleTemperature,
+            @Key(def = "3", min = 1, max = 100_000, resumable = true,
+                    doc = "checkpoints kept besides the best (named iter-<iteration>-val<loss>.zip, listed in checkpoints.json)")
+            int keepLast,
+            @Key(def = "0.0", min = 0, max = 1e7, resumable = true,
+                    doc = "also write a checkpoint after this many minutes without one, between evaluations (0 = off)")
+            double checkpointMinutes,
+            @Key(def = "4.0", min = 0, max = 1e6, doc = "divergence: NaN/Inf loss, or the short running mean of the loss (about 5 "
+                    + "iterations) above this many times, and at least 1 nat above, the lowest long running mean so far (0 = NaN/Inf only)")
+            double divergenceFactor,
+            @Key(def = "0.5", min = 0, minExclusive = true, max = 1,
+                    doc = "on divergence: roll back to the last checkpoint and multiply the learning rate by this")
+            double divergenceLrCut,
+            @Key(def = "3", min = 0, max = 1000, resumable = true, doc = "divergences tolerated before training stops with exit code 1")
+            int maxRollbacks,
+            @Key(def = "42", min = Long.MIN_VALUE, max = Long.MAX_VALUE, doc = "seed for weights, data order, dropout and samples")
+            long seed,
+            @Key(def = "1", min = 1, max = 256, resumable = true,
+                    doc = "train data-parallel on this many devices (DL4J's ParallelWrapper): each takes batchSize/devices of every "
+                            + "minibatch's rows (streams), parameters and Adam state are averaged after every step; GPUs on CUDA, "
+                            + "worker threads on the CPU; batchSize must be a multiple")
+            int devices) {
     }
 
-    static RunConfig fromValues(Map<String, Object> v) {
-        return new RunConfig(
-                new CorpusConfig((String) v.get("corpus.path"), (Double) v.get("corpus.validationFraction"),
-                        (String) v.get("corpus.validationPath"), Tokenizer.valueOf(((String) v.get("corpus.tokenizer")).toUpperCase()),
-                        (Boolean) v.get("corpus.lowercase"), (Integer) v.get("corpus.maxVocabulary"), (Integer) v.get("corpus.minCount")),
-                new ModelConfig("embedding".equals(v.get("model.input")), (Integer) v.get("model.embeddingSize"), Cell.valueOf(((String) v.get("model.cell")).toUpperCase()), (String) v.get("model.activation"),
-                        (Integer) v.get("model.layers"), (Integer) v.get("model.hiddenSize"), (Double) v.get("model.dropout")),
-                new TrainingConfig((Integer) v.get("training.batchSize"), (Integer) v.get("training.tbpttLength"),
-                        Sampling.valueOf(((String) v.get("training.sampling")).toUpperCase()),
-                        (Double) v.get("training.stateResetProbability"),
-                        (Double) v.get("training.learningRate"),
-                        LrSchedule.valueOf(((String) v.get("training.lrSchedule")).toUpperCase()), (Double) v.get("training.lrDecay"),
-                        (Integer) v.get("training.lrDecayAfter"), (Double) v.get("training.gradientClip"),
-                        (Integer) v.get("training.maxEpochs"), (Long) v.get("training.maxIterations"),
-                        (Double) v.get("training.maxMinutes"), (Integer) v.get("training.evalEvery"),
-                        (Integer) v.get("training.sampleLength"), (Double) v.get("training.sampleTemperature"),
-                        (Integer) v.get("training.keepLast"), (Double) v.get("training.checkpointMinutes"),
-                        (Double) v.get("training.divergenceFactor"), (Double) v.get("training.divergenceLrCut"),
-                        (Integer) v.get("training.maxRollbacks"), (Long) v.get("training.seed"), (Integer) v.get("training.devices")));
+    /** Every key at its default. */
+    public static RunConfig defaults() {
+        return ConfigLoader.override(null, List.of());
     }
 
-    /** Flat key -> value view, in schema order: the inverse of {@link #fromValues}, used to write the effective config. */
+    /**
+     * This config with {@code key} set to {@code value} (written as in a config file, or any object whose string form
+     * is), validated like a config file: for tests and code that build configs by name, e.g.
+     * {@code RunConfig.defaults().with("model.hiddenSize", 64)}.
+     */
+    public RunConfig with(String key, Object value) {
+        return ConfigLoader.override(this, List.of(key + "=" + (value instanceof Enum<?> e ? e.name().toLowerCase() : value)));
+    }
+
+    /** Flat key -> value view (enums as their config names), in schema order: what the effective config YAML holds. */
     public Map<String, Object> toValues() {
-        Map<String, Object> v = new LinkedHashMap<>();
-        v.put("corpus.path", corpus.path);
-        v.put("corpus.validationFraction", corpus.validationFraction);
-        v.put("corpus.validationPath", corpus.validationPath);
-        v.put("corpus.tokenizer", corpus.tokenizer.name().toLowerCase());
-        v.put("corpus.lowercase", corpus.lowercase);
-        v.put("corpus.maxVocabulary", corpus.maxVocabulary);
-        v.put("corpus.minCount", corpus.minCount);
-        v.put("model.input", model.embedding ? "embedding" : "onehot");
-        v.put("model.embeddingSize", model.embeddingSize);
-        v.put("model.cell", model.cell.name().toLowerCase());
-        v.put("model.activation", model.activation);
-        v.put("model.layers", model.layers);
-        v.put("model.hiddenSize", model.hiddenSize);
-        v.put("model.dropout", model.dropout);
-        TrainingConfig t = training;
-        v.put("training.batchSize", t.batchSize);
-        v.put("training.tbpttLength", t.tbpttLength);
-        v.put("training.sampling", t.sampling.name().toLowerCase());
-        v.put("training.stateResetProbability", t.stateResetProbability);
-        v.put("training.learningRate", t.learningRate);
-        v.put("training.lrSchedule", t.lrSchedule.name().toLowerCase());
-        v.put("training.lrDecay", t.lrDecay);
-        v.put("training.lrDecayAfter", t.lrDecayAfter);
-        v.put("training.gradientClip", t.gradientClip);
-        v.put("training.maxEpochs", t.maxEpochs);
-        v.put("training.maxIterations", t.maxIterations);
-        v.put("training.maxMinutes", t.maxMinutes);
-        v.put("training.evalEvery", t.evalEvery);
-        v.put("training.sampleLength", t.sampleLength);
-        v.put("training.sampleTemperature", t.sampleTemperature);
-        v.put("training.keepLast", t.keepLast);
-        v.put("training.checkpointMinutes", t.checkpointMinutes);
-        v.put("training.divergenceFactor", t.divergenceFactor);
-        v.put("training.divergenceLrCut", t.divergenceLrCut);
-        v.put("training.maxRollbacks", t.maxRollbacks);
-        v.put("training.seed", t.seed);
-        v.put("training.devices", t.devices);
-        return v;
+        return ConfigSchema.values(this);
     }
 }

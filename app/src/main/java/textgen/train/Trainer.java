@@ -1,7 +1,6 @@
 package textgen.train;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 import textgen.TextgenException;
 import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
@@ -16,19 +15,25 @@ import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.NetworkFactory;
-import textgen.report.LossChart;
-import textgen.report.Metrics;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
- * The training loop, written once: minibatches from a {@link BatchSource}, one truncated-BPTT step each, validation,
- * a sample and checkpoints every {@code training.evalEvery} iterations and at the end. Stops at the first of
- * maxEpochs, maxIterations, maxMinutes or an external stop request (then it still evaluates and saves).
+ * The training loop, written once ({@link #train}): minibatches from a {@link BatchSource}, one truncated-BPTT step
+ * each through a {@link StepRunner}, the {@link DivergenceGuard}'s verdict, then validation and a sample every
+ * {@code training.evalEvery} iterations and at the end. Stops at the first of maxEpochs, maxIterations, maxMinutes or
+ * an external stop request (then it still evaluates and saves). Checkpoints, metrics, samples, progress and the UI are
+ * {@link TrainingListener}s; the guard's rollbacks restore what they saved in the run directory.
+ *
+ * <p>Over 300 lines because the records its listeners receive (Plan, Progress, Snapshot, Evaluation, Rollback,
+ * Result) live here with the loop that makes them; the loop itself is {@code Loop.train}, one screen.
  */
 public final class Trainer {
     /** What is about to be trained; {@code startIteration} > 0 when a run resumes. */
@@ -41,9 +46,20 @@ public final class Trainer {
                            double elapsedSeconds, double secondsLeft) {
     }
 
-    /** After one validation. */
-    public record Evaluation(long iteration, double epochs, double trainLoss, double valLoss, boolean best, String sample,
-                             Path checkpoint) {
+    /** A state worth keeping: the network, where the run stands, and the carried hidden state (empty: none to carry). */
+    public record Snapshot(CarriedStateNetwork network, TrainingState state, double epochs, boolean best,
+                           Map<Integer, Map<String, INDArray>> carried) {
+    }
+
+    /** After one validation: {@code state} holds its loss; {@code trainLoss} is the smoothed training loss. */
+    public record Evaluation(TrainingState state, double epochs, double trainLoss, boolean best, String sample, double learningRate) {
+        public long iteration() {
+            return state.iteration();
+        }
+
+        public double valLoss() {
+            return state.valLoss();
+        }
     }
 
     /** The divergence guard rolled back: the loss at {@code iteration}, now continuing from {@code toIteration}. */
@@ -59,37 +75,35 @@ public final class Trainer {
                          double seconds, Path bestCheckpoint, boolean interrupted, long[] deviceSteps) {
     }
 
+    /** Where a run starts: a resumed checkpoint, or fresh weights (replaced by {@code initParams} when fine-tuning). */
+    public record Start(Checkpoint.Loaded resume, INDArray initParams) {
+        public static final Start FRESH = new Start(null, null);
+    }
+
     private static final int EVAL_CHUNK = 512;
 
     private final RunConfig config;
+    private final TrainingConfig tc;
     private final Corpus corpus;
     private final BatchSource source;
-    private final List<TrainingListener> listeners;
     private final BooleanSupplier stopRequested;
-    private final Checkpoint.Provenance provenance;
-    private RunDirectory runDir;
-    private String chartError;
-    /** Takes the optimizer steps on the current network (replaced when the divergence guard rolls back). */
-    private StepRunner runner;
-    /** Steps per device of the runners already replaced, this session. */
-    private long[] deviceSteps;
+    private final Function<CarriedStateNetwork, StepRunner> runners;
 
     /** Checks that the corpus fits the config (a usage error if not) before anything is created on disk. */
-    public Trainer(RunConfig config, Corpus corpus, List<TrainingListener> listeners, BooleanSupplier stopRequested) {
+    public Trainer(RunConfig config, Corpus corpus, BooleanSupplier stopRequested) {
+        this(config, corpus, stopRequested, net -> StepRunner.of(net, config.training().devices(), config.training().batchSize()));
+    }
+
+    /** With the step runner {@code runners} makes for a network (tests drive the loop with one of their own). */
+    Trainer(RunConfig config, Corpus corpus, BooleanSupplier stopRequested, Function<CarriedStateNetwork, StepRunner> runners) {
         this.config = config;
+        this.tc = config.training();
         this.corpus = corpus;
-        this.listeners = listeners;
         this.stopRequested = stopRequested;
-        this.provenance = Checkpoint.Provenance.of(corpus);
-        TrainingConfig tc = config.training();
+        this.runners = runners;
         this.source = new BatchSource(corpus.train(), corpus.vocabulary().size(), tc.batchSize(), tc.tbpttLength(),
                 tc.sampling(), tc.seed(), config.model().embedding());
         ParallelStepRunner.check(tc.devices());
-    }
-
-    /** A new run from freshly initialised weights. */
-    public Result run(RunDirectory runDir) {
-        return run(runDir, null, null);
     }
 
     /** What one token is, in rates: "char" or "word". */
@@ -98,191 +112,230 @@ public final class Trainer {
     }
 
     /**
-     * Trains into {@code runDir}: continuing {@code resume} exactly (parameters, updater, counters, corpus position,
-     * carried state, learning-rate cuts, best loss) when given, else from {@code initParams} (fine-tuning) when
-     * given, else from a fresh initialisation.
+     * Trains into {@code runDir}: continuing a resumed checkpoint exactly (parameters, updater, counters, corpus
+     * position, carried state, learning-rate cuts, best loss), else from fine-tuning weights, else from a fresh
+     * initialisation; {@code listeners} are told everything, in their order (see {@link TrainingRun} for the usual ones).
      */
-    public Result run(RunDirectory runDir, Checkpoint.Loaded resume, INDArray initParams) {
+    public Result run(RunDirectory runDir, Start start, List<TrainingListener> listeners) {
+        Loop loop = new Loop(runDir, start, listeners);
         try {
-            return train(runDir, resume, initParams);
+            return loop.train();
         } finally {
-            if (runner != null) runner.close();
+            if (loop.runner != null) loop.runner.close();
             listeners.forEach(TrainingListener::onEnd);
         }
     }
 
-    private Result train(RunDirectory runDir, Checkpoint.Loaded resume, INDArray initParams) {
-        this.runDir = runDir;
-        TrainingConfig tc = config.training();
-        int vocabSize = corpus.vocabulary().size();
-        Position pos = resume != null ? Position.of(CarriedStateNetwork.from(resume.network()), resume.state(), resume.carried())
-                : Position.start(fresh(initParams));
-        Plan plan = new Plan(config, vocabSize, unit(), corpus.train().length, corpus.validation().length, pos.net.numParams(),
-                source.batchesPerEpoch(), runDir.path(), pos.state.iteration());
-        listeners.forEach(l -> l.onStart(plan));
-        for (TrainingListener l : listeners) l.onNetwork(pos.net);
+    /** Everything the loop changes, in one place: where the run stands (as a checkpoint stores it) and this session's own. */
+    private final class Loop {
+        final RunDirectory dir;
+        final Start start;
+        final List<TrainingListener> listeners;
+        final DivergenceGuard guard = new DivergenceGuard(tc.divergenceFactor(), tc.maxRollbacks());
+        final long sessionStart = System.nanoTime();
+        double elapsedBefore;
+        final long maxIterations = tc.maxIterations() > 0 ? tc.maxIterations() : Long.MAX_VALUE;
+        final long totalIterations;
+        final double maxSeconds = tc.maxMinutes() > 0 ? tc.maxMinutes() * 60 : Double.POSITIVE_INFINITY;
+        StepRunner runner;
+        long[] stepsBefore; // steps of the runners already replaced
+        TrainingState st;
+        Map<Integer, Map<String, INDArray>> carried; // the state to restore on (re)entering a position
+        boolean entering = true;
+        double lr = Double.NaN, lastVal = Double.NaN, lastSaveSeconds;
+        long sessionIterations, lastSaveIteration, lastEvalIteration;
+        boolean interrupted;
 
-        long sessionStart = System.nanoTime();
-        double elapsedBefore = pos.state.elapsedSeconds();
-        long maxIterations = tc.maxIterations() > 0 ? tc.maxIterations() : Long.MAX_VALUE;
-        long totalIterations = Math.min(maxIterations, (long) tc.maxEpochs() * source.batchesPerEpoch());
-        double maxSeconds = tc.maxMinutes() > 0 ? tc.maxMinutes() * 60 : Double.POSITIVE_INFINITY;
-        TrainingState st = pos.state;
-        use(pos.net);
-        long iteration = st.iteration();
-        int epoch = st.epoch();
-        int k = st.batchInEpoch();
-        long tokens = st.tokensSeen();
-        double trainSeconds = st.trainSeconds();
-        double smoothed = st.smoothedLoss();
-        double recent = st.recentLoss();
-        double lowest = st.lowestMean();
-        double best = st.bestValLoss();
-        double lrScale = st.lrScale();
-        int rollbacks = st.rollbacks();
-        double lastVal = Double.NaN;
-        long sessionIterations = 0;
-        long lastSaveIteration = iteration;
-        long lastEvalIteration = iteration;
-        long restoredFrom = -1; // iteration of the checkpoint the divergence guard last rolled back to
-        double lastSaveSeconds = 0;
-        boolean interrupted = false;
-        double lr = Double.NaN;
-        boolean entering = true; // (re)entering a position: restore its carried state
+        Loop(RunDirectory dir, Start start, List<TrainingListener> listeners) {
+            this.dir = dir;
+            this.start = start;
+            this.listeners = listeners;
+            totalIterations = Math.min(maxIterations, (long) tc.maxEpochs() * source.batchesPerEpoch());
+        }
 
-        while (true) {
-            if (k >= source.batchesPerEpoch()) {
-                epoch++;
-                k = 0;
-                runner.incrementEpochCount();
-            }
-            double el = elapsedBefore + elapsed(sessionStart);
-            if (epoch >= tc.maxEpochs() || iteration >= maxIterations || el >= maxSeconds) break;
-            if (stopRequested.getAsBoolean()) {
-                interrupted = true;
-                break;
-            }
-            double wantLr = lrScale * scheduledLr(tc, epoch, Math.max((double) iteration / totalIterations, el / maxSeconds));
-            if (wantLr != lr) {
-                runner.setLearningRate(wantLr);
-                lr = wantLr;
-            }
-            if (k == 0) runner.resetTrainingState();
-            else if (entering) runner.restoreTrainingState(pos.carried);
-            entering = false;
-            if (k > 0 && tc.stateResetProbability() > 0 && tc.sampling() == Sampling.CONSECUTIVE) {
-                runner.resetRows(resetRows(epoch, k, tc));
-            }
-
-            DataSet[] batch = runner.batch(source, epoch, k);
-            long t0 = System.nanoTime();
-            // dropout masks depend on the iteration only
-            double loss = runner.step(batch, tc.sampling() == Sampling.CONSECUTIVE, tc.seed() * 1_000_003L + iteration) / tc.tbpttLength();
-            trainSeconds += (System.nanoTime() - t0) / 1e9;
-
-            // divergence: NaN/Inf, or the short running mean above divergenceFactor x the lowest long running mean so far
-            // (a single high batch, e.g. the first of an epoch from a zero state, moves the short mean only a fifth of the way)
-            // and at least 1 nat above it (on a memorised text the lowest mean nears 0 and ratios mean nothing)
-            double recentIfKept = Double.isNaN(recent) ? loss : 0.8 * recent + 0.2 * loss;
-            boolean exploded = tc.divergenceFactor() > 0 // false while lowest is NaN
-                    && recentIfKept > Math.max(tc.divergenceFactor() * lowest, lowest + 1.0);
-            if (!Double.isFinite(loss) || exploded) {
-                rollbacks++;
-                String what = "training diverged at iteration " + (iteration + 1) + ": loss " + fmt(loss)
-                        + (Double.isNaN(lowest) ? "" : " (recent mean " + fmt(recentIfKept) + ", lowest running mean " + fmt(lowest) + ")");
-                if (rollbacks > tc.maxRollbacks()) {
-                    throw TextgenException.runtime(what + " after " + tc.maxRollbacks() + " rollback(s) with the learning rate cut to "
-                            + fmt(lr) + "; giving up. Lower training.learningRate or training.gradientClip; the last good checkpoint is "
-                            + (java.nio.file.Files.exists(runDir.latest()) ? runDir.latest() : "(none)"), null);
+        Result train() {
+            if (start.resume() != null) enter(CarriedStateNetwork.from(start.resume().network()), start.resume().state(), start.resume().carried());
+            else enter(fresh(), TrainingState.start(), Map.of());
+            elapsedBefore = st.elapsedSeconds();
+            lastEvalIteration = st.iteration();
+            Plan plan = new Plan(config, corpus.vocabulary().size(), unit(), corpus.train().length, corpus.validation().length,
+                    runner.network().numParams(), source.batchesPerEpoch(), dir.path(), st.iteration());
+            listeners.forEach(l -> l.onStart(plan));
+            listeners.forEach(l -> l.onNetwork(runner.network()));
+            while (true) {
+                if (st.batchInEpoch() >= source.batchesPerEpoch()) nextEpoch();
+                double el = elapsed();
+                if (st.epoch() >= tc.maxEpochs() || st.iteration() >= maxIterations || el >= maxSeconds) break;
+                if (stopRequested.getAsBoolean()) {
+                    interrupted = true;
+                    break;
                 }
-                lrScale *= tc.divergenceLrCut();
-                long divergedAt = iteration + 1;
-                double lowestBefore = lowest;
-                // the latest checkpoint; if it diverged again before a newer one was written, the one before it
-                Path target = runDir.checkpointBefore(restoredFrom >= 0 && lastSaveIteration == restoredFrom ? restoredFrom : Long.MAX_VALUE);
-                pos = target != null ? restore(target) : Position.start(fresh(initParams));
-                restoredFrom = pos.state.iteration();
-                if (target != null && !target.equals(runDir.latest())) runDir.discardAfter(restoredFrom, target);
-                use(pos.net);
-                for (TrainingListener l : listeners) l.onNetwork(pos.net);
-                st = pos.state;
-                iteration = st.iteration();
-                epoch = st.epoch();
-                k = st.batchInEpoch();
-                tokens = st.tokensSeen();
-                smoothed = st.smoothedLoss();
-                recent = st.recentLoss();
-                lowest = st.lowestMean();
-                best = st.bestValLoss();
-                lastSaveIteration = iteration;
-                lr = Double.NaN;
-                entering = true;
-                Rollback rb = new Rollback(divergedAt, loss, lowestBefore, iteration,
-                        lrScale * scheduledLr(tc, epoch, Math.max((double) iteration / totalIterations, el / maxSeconds)), rollbacks,
-                        tc.maxRollbacks());
-                listeners.forEach(l -> l.onRollback(rb));
-                continue;
+                prepareStep(el);
+                long t0 = System.nanoTime();
+                // dropout masks depend on the iteration only
+                double loss = runner.step(runner.batch(source, st.epoch(), st.batchInEpoch()), consecutive(),
+                        tc.seed() * 1_000_003L + st.iteration()) / tc.tbpttLength();
+                double stepSeconds = (System.nanoTime() - t0) / 1e9;
+                switch (guard.check(loss, st.recentLoss(), st.lowestMean(), st.rollbacks())) {
+                    case CONTINUE -> advance(loss, stepSeconds);
+                    case ROLL_BACK -> rollBack(loss, stepSeconds, el);
+                    case GIVE_UP -> throw giveUp(loss);
+                }
             }
-            iteration++;
-            k++;
-            sessionIterations++;
-            tokens += source.tokensPerBatch();
-            smoothed = Double.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
-            recent = recentIfKept;
-            lowest = Double.isNaN(lowest) ? smoothed : Math.min(lowest, smoothed);
-            double cps = tokens / trainSeconds;
-            double epochs = epoch + (double) k / source.batchesPerEpoch();
-            el = elapsedBefore + elapsed(sessionStart);
-            double left = Math.min(maxSeconds - el, (totalIterations - iteration) * (elapsed(sessionStart) / sessionIterations));
-            for (TrainingListener l : listeners) {
-                l.onIteration(new Progress(iteration, epochs, loss, smoothed, cps, el, left));
+            double epochs = Math.min(tc.maxEpochs(), epochs());
+            st = st.withSession(st.trainSeconds(), elapsed(), st.lrScale(), st.rollbacks());
+            if (st.iteration() > 0 && lastEvalIteration != st.iteration()) evaluate(epochs);
+            if (st.iteration() == 0 && !interrupted) {
+                throw TextgenException.usage("no training happened: the limits allow no iteration"
+                        + " (training.maxIterations, training.maxMinutes, training.maxEpochs)");
             }
-            TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
-                    recent, lowest, lrScale, rollbacks);
-            if (iteration % tc.evalEvery() == 0) {
-                Evaluation ev = evaluate(now, epochs, smoothed, lr);
-                lastVal = ev.valLoss();
-                if (ev.best()) best = ev.valLoss();
-                lastSaveIteration = iteration;
-                lastEvalIteration = iteration;
-                lastSaveSeconds = elapsed(sessionStart);
-            } else if (tc.checkpointMinutes() > 0 && elapsed(sessionStart) - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
-                save(runner.network(), now, epochs, false, tc.sampling() == Sampling.CONSECUTIVE ? runner.trainingState() : Map.of());
-                lastSaveIteration = iteration;
-                lastSaveSeconds = elapsed(sessionStart);
-            }
+            return new Result(st.bestValLoss(), lastVal, st.iteration(), epochs, st.trainSeconds() > 0 ? st.tokensSeen() / st.trainSeconds() : 0,
+                    st.elapsedSeconds(), Files.exists(dir.best()) ? dir.best() : null, interrupted, stepsPerDevice());
         }
-        double epochs = Math.min(tc.maxEpochs(), epoch + (double) k / source.batchesPerEpoch());
-        double el = elapsedBefore + elapsed(sessionStart);
-        if (iteration > 0 && lastEvalIteration != iteration) {
-            TrainingState now = new TrainingState(iteration, epoch, k, tokens, Double.NaN, best, trainSeconds, el, smoothed,
-                    recent, lowest, lrScale, rollbacks);
-            Evaluation ev = evaluate(now, epochs, smoothed, lr);
-            lastVal = ev.valLoss();
-            if (ev.best()) best = ev.valLoss();
-        }
-        if (iteration == 0 && !interrupted) {
-            throw TextgenException.usage("no training happened: the limits allow no iteration"
-                    + " (training.maxIterations, training.maxMinutes, training.maxEpochs)");
-        }
-        long[] steps = runner.stepsPerDevice();
-        for (int d = 0; d < steps.length; d++) steps[d] += deviceSteps[d];
-        return new Result(best, lastVal, iteration, epochs, trainSeconds > 0 ? tokens / trainSeconds : 0, el,
-                java.nio.file.Files.exists(runDir.best()) ? runDir.best() : null, interrupted, steps);
-    }
 
-    /** Trains {@code net} from now on, on training.devices devices. */
-    private void use(CarriedStateNetwork net) {
-        int devices = config.training().devices();
-        if (runner != null) {
-            long[] steps = runner.stepsPerDevice();
-            for (int d = 0; d < devices; d++) deviceSteps[d] += steps[d];
-            runner.close();
-        } else {
-            deviceSteps = new long[devices];
+        /** The learning rate for this step, and the carried state: zero at an epoch's start, restored on (re)entry, some streams restarted. */
+        void prepareStep(double el) {
+            double wantLr = learningRate(el);
+            if (wantLr != lr) runner.setLearningRate(lr = wantLr);
+            int k = st.batchInEpoch();
+            if (k == 0) runner.resetTrainingState();
+            else if (entering) runner.restoreTrainingState(carried);
+            entering = false;
+            if (k > 0 && tc.stateResetProbability() > 0 && consecutive()) runner.resetRows(resetRows(st.epoch(), k));
         }
-        runner = null; // a runner that fails to start is not closed twice
-        runner = StepRunner.of(net, devices, config.training().batchSize());
+
+        /** A step that counts: counters, running means, progress, and an evaluation or a timed checkpoint when due. */
+        void advance(double loss, double stepSeconds) {
+            double smoothed = Double.isNaN(st.smoothedLoss()) ? loss : 0.98 * st.smoothedLoss() + 0.02 * loss;
+            double lowest = Double.isNaN(st.lowestMean()) ? smoothed : Math.min(st.lowestMean(), smoothed);
+            double trainSeconds = st.trainSeconds() + stepSeconds;
+            long tokens = st.tokensSeen() + source.tokensPerBatch();
+            st = new TrainingState(st.iteration() + 1, st.epoch(), st.batchInEpoch() + 1, tokens, Double.NaN, st.bestValLoss(), trainSeconds,
+                    elapsed(), smoothed, DivergenceGuard.recentMean(st.recentLoss(), loss), lowest, st.lrScale(), st.rollbacks());
+            sessionIterations++;
+            double left = Math.min(maxSeconds - st.elapsedSeconds(),
+                    (totalIterations - st.iteration()) * (sessionSeconds() / sessionIterations));
+            Progress p = new Progress(st.iteration(), epochs(), loss, smoothed, tokens / trainSeconds, st.elapsedSeconds(), left);
+            listeners.forEach(l -> l.onIteration(p));
+            if (st.iteration() % tc.evalEvery() == 0) {
+                evaluate(epochs());
+            } else if (tc.checkpointMinutes() > 0 && sessionSeconds() - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
+                Snapshot s = new Snapshot(runner.network(), st, epochs(), false, consecutive() ? runner.trainingState() : Map.of());
+                listeners.forEach(l -> l.onCheckpoint(s));
+                saved();
+            }
+        }
+
+        /** Back to the checkpoint the guard names (or a fresh start), with the learning rate cut; the session's time and cuts carry on. */
+        void rollBack(double loss, double stepSeconds, double el) {
+            int rollbacks = st.rollbacks() + 1;
+            double lrScale = st.lrScale() * tc.divergenceLrCut(), trainSeconds = st.trainSeconds() + stepSeconds;
+            long divergedAt = st.iteration() + 1;
+            double lowestBefore = st.lowestMean();
+            Path target = dir.checkpointBefore(guard.restoreBefore(lastSaveIteration));
+            if (target != null) {
+                Checkpoint.Loaded l = Checkpoint.read(target, true);
+                enter(CarriedStateNetwork.from(l.network()), l.state(), l.carried());
+            } else {
+                enter(fresh(), TrainingState.start(), Map.of());
+            }
+            guard.restored(st.iteration());
+            if (target != null && !target.equals(dir.latest())) dir.discardAfter(st.iteration(), target);
+            listeners.forEach(l -> l.onNetwork(runner.network()));
+            st = st.withSession(trainSeconds, st.elapsedSeconds(), lrScale, rollbacks);
+            Rollback rb = new Rollback(divergedAt, loss, lowestBefore, st.iteration(), learningRate(el), rollbacks, tc.maxRollbacks());
+            listeners.forEach(l -> l.onRollback(rb));
+        }
+
+        TextgenException giveUp(double loss) {
+            return TextgenException.runtime(DivergenceGuard.describe(st.iteration() + 1, loss, st.recentLoss(), st.lowestMean())
+                    + " after " + tc.maxRollbacks() + " rollback(s) with the learning rate cut to " + DivergenceGuard.fmt(lr)
+                    + "; giving up. Lower training.learningRate or training.gradientClip; the last good checkpoint is "
+                    + (Files.exists(dir.latest()) ? dir.latest() : "(none)"), null);
+        }
+
+        /**
+         * Validation loss, a sample, then the listeners (checkpoint first), on the network that holds the run's parameters
+         * (with several devices, device 0's: the average of all after every step), with the carried state set aside and put back.
+         */
+        void evaluate(double epochs) {
+            CarriedStateNetwork net = runner.network();
+            Map<Integer, Map<String, INDArray>> state = runner.trainingState();
+            double val = Evaluator.score(net, corpus.validation(), corpus.vocabulary().size(), tc.batchSize(), EVAL_CHUNK).nats();
+            String sample = tc.sampleLength() == 0 ? "" : new Sampler(net, corpus.vocabulary(), SamplingOptions.withTemperature(tc.sampleTemperature()))
+                    .generate(new int[0], tc.sampleLength(), null, new SplittableRandom(tc.seed() + st.iteration()), s -> {
+                    });
+            runner.restoreTrainingState(state);
+            boolean best = st.improvesOn(val);
+            st = st.withValidation(val);
+            Snapshot snapshot = new Snapshot(net, st, epochs, best, consecutive() ? state : Map.of());
+            listeners.forEach(l -> l.onCheckpoint(snapshot));
+            Evaluation ev = new Evaluation(st, epochs, st.smoothedLoss(), best, sample, lr);
+            listeners.forEach(l -> l.onEvaluation(ev));
+            lastVal = val;
+            lastEvalIteration = st.iteration();
+            saved();
+        }
+
+        void saved() {
+            lastSaveIteration = st.iteration();
+            lastSaveSeconds = sessionSeconds();
+        }
+
+        /** Trains {@code net} from {@code state} on: the run's step runner takes it over. */
+        void enter(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carriedState) {
+            if (runner != null) {
+                long[] steps = runner.stepsPerDevice();
+                if (stepsBefore == null) stepsBefore = new long[steps.length];
+                for (int d = 0; d < steps.length; d++) stepsBefore[d] += steps[d];
+                runner.close();
+                runner = null; // a runner that fails to start is not closed twice
+            }
+            runner = runners.apply(net);
+            st = state;
+            carried = carriedState;
+            entering = true;
+            lr = Double.NaN;
+            lastSaveIteration = state.iteration();
+        }
+
+        long[] stepsPerDevice() {
+            long[] steps = runner.stepsPerDevice();
+            for (int d = 0; stepsBefore != null && d < steps.length; d++) steps[d] += stepsBefore[d];
+            return steps;
+        }
+
+        void nextEpoch() {
+            st = st.withEpoch(st.epoch() + 1, 0);
+            runner.incrementEpochCount();
+        }
+
+        CarriedStateNetwork fresh() {
+            CarriedStateNetwork net = NetworkFactory.create(config.model(), tc, corpus.vocabulary().size());
+            if (start.initParams() != null) net.setParams(start.initParams().dup());
+            return net;
+        }
+
+        /** The learning rate at this point: the schedule at the fraction of the run done (iterations or time), times the guard's cuts. */
+        double learningRate(double el) {
+            return st.lrScale() * scheduledLr(tc, st.epoch(), Math.max((double) st.iteration() / totalIterations, el / maxSeconds));
+        }
+
+        double epochs() {
+            return st.epoch() + (double) st.batchInEpoch() / source.batchesPerEpoch();
+        }
+
+        boolean consecutive() {
+            return tc.sampling() == Sampling.CONSECUTIVE;
+        }
+
+        double sessionSeconds() {
+            return (System.nanoTime() - sessionStart) / 1e9;
+        }
+
+        double elapsed() {
+            return elapsedBefore + sessionSeconds();
+        }
     }
 
     /**
@@ -297,89 +350,9 @@ public final class Trainer {
         };
     }
 
-    /** A network and where it stands. */
-    private record Position(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carried) {
-        static Position of(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carried) {
-            return new Position(net, state, carried);
-        }
-
-        static Position start(CarriedStateNetwork net) {
-            return new Position(net, TrainingState.start(), Map.of());
-        }
-    }
-
-    private CarriedStateNetwork fresh(INDArray initParams) {
-        CarriedStateNetwork net = NetworkFactory.create(config.model(), config.training(), corpus.vocabulary().size());
-        if (initParams != null) net.setParams(initParams.dup());
-        return net;
-    }
-
-    /** A checkpoint of this run, for the divergence guard. */
-    private Position restore(Path file) {
-        Checkpoint.Loaded l = Checkpoint.read(file, true);
-        return Position.of(CarriedStateNetwork.from(l.network()), l.state(), l.carried());
-    }
-
-    /**
-     * Validation loss, a sample and checkpoints, on the network that holds the run's parameters (with several devices,
-     * device 0's: the average of all after every step), with the carried training state set aside and put back.
-     */
-    private Evaluation evaluate(TrainingState state, double epochs, double trainLoss, double lr) {
-        TrainingConfig tc = config.training();
-        CarriedStateNetwork net = runner.network();
-        Map<Integer, Map<String, INDArray>> carried = runner.trainingState();
-        Evaluator.Score score = Evaluator.score(net, corpus.validation(), corpus.vocabulary().size(), tc.batchSize(), EVAL_CHUNK);
-        double val = score.nats();
-        String sample = "";
-        if (tc.sampleLength() > 0) {
-            Sampler sampler = new Sampler(net, corpus.vocabulary(), SamplingOptions.withTemperature(tc.sampleTemperature()));
-            sample = sampler.generate(new int[0], tc.sampleLength(), null, new SplittableRandom(tc.seed() + state.iteration()), s -> {
-            });
-        }
-        runner.restoreTrainingState(carried);
-        boolean best = state.improvesOn(val);
-        Path file = save(net, state.withValidation(val), epochs, best,
-                tc.sampling() == Sampling.CONSECUTIVE ? carried : Map.of());
-        if (!sample.isEmpty()) runDir.appendText("samples.txt", "=== iteration " + state.iteration() + ", validation loss "
-                + String.format(java.util.Locale.ROOT, "%.4f", val) + "\n" + sample + "\n\n");
-        appendMetrics(state, epochs, trainLoss, val, lr);
-        Evaluation ev = new Evaluation(state.iteration(), epochs, trainLoss, val, best, sample, file);
-        listeners.forEach(l -> l.onEvaluation(ev));
-        return ev;
-    }
-
-    /** A row of metrics.jsonl / metrics.csv, and loss.png redrawn from all rows so far (see {@link Metrics}). */
-    private void appendMetrics(TrainingState state, double epochs, double trainLoss, double val, double lr) {
-        Metrics.append(runDir.path(), new Metrics.Row(state.iteration(), epochs, state.tokensSeen(), trainLoss, val, lr,
-                state.trainSeconds() > 0 ? state.tokensSeen() / state.trainSeconds() : 0, state.elapsedSeconds(),
-                java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString()));
-        if (chartError != null) return;
-        try {
-            LossChart.write(List.of(new LossChart.Run(null, Metrics.read(runDir.path()))), runDir.path().resolve(LossChart.FILE),
-                    "textgen " + runDir.path().getFileName());
-        } catch (RuntimeException | LinkageError | InternalError | java.awt.AWTError e) {
-            chartError = e.toString(); // e.g. a JRE without fonts: training goes on, the metrics files have the numbers
-            listeners.forEach(l -> l.onWarning("cannot draw " + LossChart.FILE + " (" + chartError + "); metrics are in " + Metrics.JSONL));
-        }
-    }
-
-    private Path save(CarriedStateNetwork net, TrainingState state, double epochs, boolean best,
-                      Map<Integer, Map<String, INDArray>> carried) {
-        return runDir.saveCheckpoint(state.iteration(), epochs, state.valLoss(), best, config.training().keepLast(),
-                file -> Checkpoint.write(file, net, corpus.vocabulary(), config, state, provenance, carried));
-    }
-
     /** The streams whose carried state restarts at minibatch k of an epoch: drawn from (seed, epoch, k), so resume replays them. */
-    private static int[] resetRows(int epoch, int k, TrainingConfig tc) {
+    private int[] resetRows(int epoch, int k) {
         SplittableRandom rng = new SplittableRandom(tc.seed() * 0x2545F4914F6CDD1DL + epoch * 1_000_003L + k);
-        return java.util.stream.IntStream.range(0, tc.batchSize()).filter(b -> rng.nextDouble() < tc.stateResetProbability()).toArray();
-    }
-
-    private static String fmt(double d) {
-        return String.format(java.util.Locale.ROOT, "%.4g", d);
-    }
-
-    private static double elapsed(long start) {
-        return (System.nanoTime() - start) / 1e9;
+        return IntStream.range(0, tc.batchSize()).filter(b -> rng.nextDouble() < tc.stateResetProbability()).toArray();
     }
 }

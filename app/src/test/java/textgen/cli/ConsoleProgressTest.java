@@ -1,6 +1,7 @@
 package textgen.cli;
 
 import org.junit.jupiter.api.Test;
+import textgen.checkpoint.TrainingState;
 import textgen.config.ConfigLoader;
 import textgen.train.Trainer;
 
@@ -40,7 +41,7 @@ class ConsoleProgressTest {
         assertTrue(drawn.contains(" 25% ") && drawn.contains("51/200"), "iterations of the estimated total (51 done, 149 more fit in the time left): " + drawn);
         assertTrue(drawn.contains("0:00:30"), "time left 30 s: " + drawn);
 
-        p.onEvaluation(new Trainer.Evaluation(51, 0.1275, 2.43, 2.21, true, "", null));
+        p.onEvaluation(new Trainer.Evaluation(new TrainingState(51, 0, 51, 0, 2.21, 2.21, 0, 0, 2.43, 2.43, 2.43, 1, 0), 0.1275, 2.43, true, "", 0.002));
         String afterEval = out.toString();
         assertTrue(afterEval.contains("\r\u001b[Kiter 51  epoch 0.13  train loss 2.4300  val loss 2.2100"), "the bar line is cleared first: " + afterEval);
         p.onWarning("something");

@@ -13,6 +13,10 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 class CorpusTest {
+    private static RunConfig.CorpusConfig corpus(String path, double validationFraction) {
+        return RunConfig.defaults().with("corpus.path", path).with("corpus.validationFraction", validationFraction).corpus();
+    }
+
     @TempDir
     Path dir;
 
@@ -47,7 +51,7 @@ class CorpusTest {
     void splitHoldsOutTheLastFraction() throws IOException {
         Path p = dir.resolve("c.txt");
         Files.writeString(p, "abcdefghij".repeat(10));
-        Corpus c = Corpus.load(new RunConfig.CorpusConfig(p.toString(), 0.2, null));
+        Corpus c = Corpus.load(corpus(p.toString(), 0.2));
         assertEquals(80, c.train().length);
         assertEquals(20, c.validation().length);
         assertEquals(10, c.vocabulary().size());
@@ -57,11 +61,11 @@ class CorpusTest {
     void degenerateCorporaAreUsageErrors() throws IOException {
         Path empty = Files.writeString(dir.resolve("e.txt"), "");
         Path single = Files.writeString(dir.resolve("s.txt"), "aaaaaaaaaa");
-        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(new RunConfig.CorpusConfig(empty.toString(), 0.1, null)))
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(corpus(empty.toString(), 0.1)))
                 .getMessage().contains("is empty"));
-        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(new RunConfig.CorpusConfig(single.toString(), 0.1, null)))
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(corpus(single.toString(), 0.1)))
                 .getMessage().contains("single distinct character"));
-        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(new RunConfig.CorpusConfig(dir.toString(), 0.1, null)))
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(corpus(dir.toString(), 0.1)))
                 .getMessage().contains("is a directory"));
     }
 

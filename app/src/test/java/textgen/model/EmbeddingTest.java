@@ -16,7 +16,8 @@ class EmbeddingTest {
     private static final int V = 11, E = 6;
 
     private static RunConfig.ModelConfig model() {
-        return new RunConfig.ModelConfig(true, E, RunConfig.Cell.LSTM, "tanh", 2, 12, 0.0);
+        return RunConfig.defaults().with("model.input", "embedding").with("model.embeddingSize", E).with("model.layers", 2)
+                .with("model.hiddenSize", 12).model();
     }
 
     @Test

@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /** model.cell: simple builds DL4J's SimpleRnn (identity recurrent weights for relu), and it trains beside the fast output layer. */
 class SimpleRnnTest {
     private static RunConfig.ModelConfig simple(String activation) {
-        return new RunConfig.ModelConfig(false, 64, RunConfig.Cell.SIMPLE, activation, 2, 16, 0.0);
+        return RunConfig.defaults().with("model.cell", "simple").with("model.activation", activation).with("model.layers", 2)
+                .with("model.hiddenSize", 16).model();
     }
 
     @Test

@@ -33,8 +33,10 @@ class ParallelStepRunnerTest {
 
     private static RunConfig.TrainingConfig training(RunConfig.Sampling sampling) {
         // no gradient clipping: clipping applies per shard, so with it the two would differ
-        return new RunConfig.TrainingConfig(B, T, sampling, 0.0, 0.05, RunConfig.LrSchedule.STEP, 1.0, 0, 0.0, 1, 0, 0, 100, 0, 1.0, 3, 0,
-                4.0, 0.5, 3, 7, 2);
+        return RunConfig.defaults().with("training.batchSize", B).with("training.tbpttLength", T).with("training.sampling", sampling)
+                .with("training.stateResetProbability", 0).with("training.learningRate", 0.05).with("training.gradientClip", 0)
+                .with("training.maxEpochs", 1).with("training.evalEvery", 100).with("training.sampleLength", 0)
+                .with("training.sampleTemperature", 1.0).with("training.seed", 7).with("training.devices", 2).training();
     }
 
     /** A fresh 2-layer network of textgen's configuration, with every layer's updater replaced by {@code updater}. */

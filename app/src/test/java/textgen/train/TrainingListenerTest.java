@@ -5,7 +5,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import textgen.checkpoint.RunDirectory;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
 import textgen.corpus.Corpus;
@@ -70,8 +69,7 @@ class TrainingListenerTest {
                 rollbacks.incrementAndGet();
             }
         };
-        Trainer.Result r = new Trainer(cfg, Corpus.load(cfg.corpus()), List.of(watcher), () -> false)
-                .run(RunDirectory.create(dir.resolve("run")));
+        Trainer.Result r = TrainingRun.create(cfg, Corpus.load(cfg.corpus()), dir.resolve("run"), List.of(watcher), () -> false).run();
 
         assertEquals(40, r.iterations());
         assertTrue(rollbacks.get() >= 1, "the run diverged and rolled back");
