@@ -24,8 +24,14 @@ class BatchScriptsIT {
     static final String SWEEP = Shell.ROOT.resolve("scripts/sweep").toString();
     static final String SLURM = Shell.ROOT.resolve("scripts/slurm-train.sbatch").toString();
     static final Map<String, String> CPU = Map.of("TEXTGEN_BACKEND", "cpu");
+    /**
+     * Iterations of the runs that are stopped by signals 0.8 s into training: long enough that no CPU finishes them
+     * before the signal (1 x LSTM(16) reaches 200-300 iterations/s on a 2-core AMD EPYC; 400 iterations once finished
+     * before the signal there), short enough that the finishing session takes seconds.
+     */
+    static final long LONG_RUN = 5_000;
 
-    private Path config(String name, int maxIterations) throws Exception {
+    private Path config(String name, long maxIterations) throws Exception {
         if (!Files.exists(dir.resolve("c.txt"))) Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(200));
         return Files.writeString(dir.resolve(name + ".yaml"), """
                 # tiny: 1 x LSTM(16)
@@ -87,7 +93,7 @@ class BatchScriptsIT {
 
     @Test
     void aSweepStoppedWithCtrlCResumesWhenRunAgain() throws Exception {
-        Path c = config("long", 250);
+        Path c = config("long", LONG_RUN);
         Path out = dir.resolve("sweep");
         Shell.Run first = Shell.start(dir, null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString());
         first.awaitOut(l -> l.startsWith("run directory: "), 120);
@@ -97,20 +103,20 @@ class BatchScriptsIT {
         assertTrue(first.errText().contains("sweep: interrupted during long (checkpoint saved); run the same command again to continue"), first.errText());
         assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tinterrupted"));
         long stoppedAt = iterations(out.resolve("long"));
-        assertTrue(stoppedAt > 0 && stoppedAt < 250, "stopped mid-run at " + stoppedAt);
+        assertTrue(stoppedAt > 0 && stoppedAt < LONG_RUN, "stopped mid-run at " + stoppedAt);
         assertFalse(Files.exists(out.resolve("long/result.json")));
 
         Shell.Run second = Shell.start(dir, null, CPU, SWEEP, "--out", out.toString(), c.toString());
         assertEquals(0, second.exit(300), second.outText() + second.errText());
         assertTrue(second.outText().contains(out.resolve("long") + ": resuming from latest.zip"), second.outText());
         assertTrue(second.outText().contains("(resuming at iteration " + stoppedAt + ")"), second.outText());
-        assertEquals(250, iterations(out.resolve("long")));
+        assertEquals(LONG_RUN, iterations(out.resolve("long")));
         assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tdone\t"));
     }
 
     @Test
     void slurmJobSurvivesItsTimeLimitAndAPreemptionAndFinishes() throws Exception {
-        Path c = config("job", 400);
+        Path c = config("job", LONG_RUN);
         Path run = dir.resolve("run");
         Path bin = dir.resolve("bin");
         Path requeues = dir.resolve("scontrol.log");
@@ -147,8 +153,8 @@ class BatchScriptsIT {
         Shell.Run third = Shell.start(dir, bin, restart, "bash", SLURM, c.toString());
         assertEquals(0, third.exit(300), third.outText() + third.errText());
         assertTrue(third.outText().contains("resuming at iteration " + afterPreemption), third.outText());
-        assertEquals(400, iterations(run));
-        assertTrue(Files.readString(run.resolve("result.json")).contains("\"iterations\":400"));
+        assertEquals(LONG_RUN, iterations(run));
+        assertTrue(Files.readString(run.resolve("result.json")).contains("\"iterations\":" + LONG_RUN));
         String log = Files.readString(run.resolve("train.log"));
         assertEquals(3, Stream.of(log.split("\n")).filter(l -> l.startsWith("=== ")).count(), "three sessions in one log");
         assertEquals(2, Stream.of(log.split("\n")).filter(l -> l.startsWith("textgen: stopping after this step")).count(), log);
