@@ -27,7 +27,8 @@ class BatchScriptsIT {
     /**
      * Iterations of the runs that are stopped by signals 0.8 s into training: long enough that no CPU finishes them
      * before the signal (1 x LSTM(16) reaches 200-300 iterations/s on a 2-core AMD EPYC; 400 iterations once finished
-     * before the signal there), short enough that the finishing session takes seconds.
+     * before the signal there), short enough that the finishing session takes seconds. (About 50 epochs of c.txt: the
+     * configs lift training.maxEpochs, whose default of 50 would end them at 4,000.)
      */
     static final long LONG_RUN = 5_000;
 
@@ -46,6 +47,7 @@ class BatchScriptsIT {
                   evalEvery: 100000
                   sampleLength: 0
                   maxIterations: %d
+                  maxEpochs: 100000
                 """.formatted(maxIterations));
     }
 
