@@ -12,9 +12,11 @@ import java.nio.file.Path;
  * {@code iter-<iteration>[-val<loss>].zip}; {@code latest.zip} and {@code best.zip} are links to (or, where links are
  * not supported, copies of) the newest and the best one; {@code checkpoints.json} lists them. The last
  * {@code training.keepLast} checkpoints and the best one are kept, older ones deleted. Every file is replaced
- * atomically, so a crash at any moment leaves whole checkpoints.
+ * atomically, so a crash at any moment leaves whole checkpoints, and readers (sample, perplexity, inspect, plot) need
+ * no lock. A RunDirectory is its run's one writer: it holds the directory's lock ({@link RunLock}, {@code .lock}) from
+ * {@link #create} or {@link #open} until {@link #close}, and another process or run asking for it is refused.
  */
-public final class RunDirectory {
+public final class RunDirectory implements AutoCloseable {
     public static final String LATEST = "latest.zip";
     public static final String BEST = "best.zip";
     public static final String CONFIG = "config.yaml";
@@ -30,9 +32,11 @@ public final class RunDirectory {
     }
 
     private final Path dir;
+    private final RunLock lock;
 
-    private RunDirectory(Path dir) {
+    private RunDirectory(Path dir, RunLock lock) {
         this.dir = dir;
+        this.lock = lock;
     }
 
     /** The default directory of a new run: {@code runs/<name>-<yyyyMMdd-HHmmss>}. */
@@ -40,38 +44,63 @@ public final class RunDirectory {
         return Path.of("runs", name + "-" + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     }
 
-    /** Creates a new run directory; an existing one that already holds a run is refused, never overwritten. */
+    /**
+     * Creates a new run directory and locks it; one in use by another run, or that already holds a run, is refused,
+     * never overwritten.
+     */
     public static RunDirectory create(Path dir) {
         if (Files.exists(dir) && !Files.isDirectory(dir))
             throw TextgenException.usage("run directory " + dir + " exists and is not a directory");
-        if (Files.exists(dir.resolve(LATEST)) || Files.exists(dir.resolve(BEST)) || Files.exists(dir.resolve(CONFIG))) {
-            throw TextgenException.usage("run directory " + dir + " already holds a run: choose another --run-dir (textgen never overwrites a run)");
-        }
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw TextgenException.usage("cannot create run directory " + dir + ": " + e.getMessage());
         }
         if (!Files.isWritable(dir)) throw TextgenException.usage("run directory " + dir + " is not writable");
-        return new RunDirectory(dir);
+        return locked(dir, () -> {
+            if (Files.exists(dir.resolve(LATEST)) || Files.exists(dir.resolve(BEST)) || Files.exists(dir.resolve(CONFIG))) {
+                throw TextgenException.usage("run directory " + dir + " already holds a run: choose another --run-dir (textgen never overwrites a run)");
+            }
+        });
     }
 
-    /** An existing run directory, to resume: it must hold latest.zip. */
+    /**
+     * An existing run directory, to resume, locked before anything else is looked at: it must hold latest.zip.
+     * Temporary files of a save that a crash interrupted are deleted (only now that no other run can be writing them).
+     */
     public static RunDirectory open(Path dir) {
         if (!Files.isDirectory(dir)) throw TextgenException.usage("--resume " + dir + ": no such run directory");
-        if (!Files.isRegularFile(dir.resolve(LATEST)))
-            throw TextgenException.usage("--resume " + dir + ": no " + LATEST + " in it (not a run directory, or no checkpoint was written yet)");
         if (!Files.isWritable(dir)) throw TextgenException.usage("--resume " + dir + ": run directory is not writable");
-        // temporary files of a save that a crash interrupted: never a checkpoint, safe to delete
-        try (var files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                String n = p.getFileName().toString();
-                if (n.startsWith(".") && n.endsWith(".tmp")) Files.deleteIfExists(p);
+        return locked(dir, () -> {
+            if (!Files.isRegularFile(dir.resolve(LATEST)))
+                throw TextgenException.usage("--resume " + dir + ": no " + LATEST + " in it (not a run directory, or no checkpoint was written yet)");
+            try (var files = Files.list(dir)) {
+                for (Path p : (Iterable<Path>) files::iterator) {
+                    String n = p.getFileName().toString();
+                    if (n.startsWith(".") && n.endsWith(".tmp")) Files.deleteIfExists(p);
+                }
+            } catch (IOException e) {
+                throw TextgenException.usage("--resume " + dir + ": cannot list the run directory: " + e.getMessage());
             }
-        } catch (IOException e) {
-            throw TextgenException.usage("--resume " + dir + ": cannot list the run directory: " + e.getMessage());
+        });
+    }
+
+    /** Locks {@code dir}, then runs {@code check}; when it fails the lock is released again. */
+    private static RunDirectory locked(Path dir, Runnable check) {
+        RunLock lock = RunLock.acquire(dir);
+        try {
+            check.run();
+            return new RunDirectory(dir, lock);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
         }
-        return new RunDirectory(dir);
+    }
+
+    /** Releases the run directory's lock: another run may write into it from now on. */
+    @Override
+    public void close() {
+        lock.close();
     }
 
     /** The index of a run directory (empty when it has none, e.g. a run from before there were indexes). */

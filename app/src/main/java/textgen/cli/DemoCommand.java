@@ -76,46 +76,47 @@ final class DemoCommand implements Callable<Integer> {
                 "training.maxEpochs=100", "training.maxMinutes=" + minutes, "training.maxIterations=" + maxIterations, "training.evalEvery=200", "training.sampleLength=0",
                 "corpus.validationFraction=0.02", "corpus.path=" + dirPath.toAbsolutePath().resolve("train.txt"), "training.seed=3"));
         Corpus corpus = Corpus.split(text.toString(), cfg.corpus().validationFraction(), "generated addition corpus", Corpus.sha256(text.toString()));
-        TrainingRun run = TrainingRun.create(cfg, corpus, dirPath,
-                List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10)), root.stop::requested);
-        RunDirectory dir = run.directory();
-        dir.writeText("train.txt", text.toString());
-        StringBuilder held = new StringBuilder();
-        heldOut.forEach(p -> held.append(p.prompt()).append('\t').append(p.answer()).append('\n'));
-        dir.writeText("holdout.tsv", held.toString());
-        out.printf(Locale.ROOT, "textgen demo: %,d lines of numbers in words and digits, e.g. \"%s\"%n", PROBLEMS, train.get(0).line());
-        out.printf(Locale.ROOT, "training a 2 x LSTM(128) for up to %s minutes, then asking it for the digits of %d numbers it never saw%n",
-                minutes, HELD_OUT);
-        out.flush();
-        Trainer.Result r = root.stop.armedDuring(run::run);
-        Checkpoint.Loaded best = Checkpoint.read(dir.best(), false);
-        Sampler sampler = new Sampler(best.network(), best.vocabulary(), new SamplingOptions(1, 0, 1, true));
-        int correct = 0;
-        out.println();
-        for (int i = 0; i < heldOut.size(); i++) {
-            NumberWordsTask.Problem p = heldOut.get(i);
-            String answer = sampler.generate(best.vocabulary().encode(p.prompt(), false, "prompt"), 8, "\n", new SplittableRandom(i), s -> {
-            });
-            boolean ok = answer.equals(p.answer());
-            if (ok) correct++;
-            if (i < show) {
-                out.printf(Locale.ROOT, "  %45s = %-5s %s%n", NumberWordsTask.words(p.number()), answer, ok ? "right" : "wrong (" + p.number() + ")");
+        try (TrainingRun run = TrainingRun.create(cfg, corpus, dirPath,
+                    List.of(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10)), root.stop::requested)) { // the run directory's lock, until the end
+            RunDirectory dir = run.directory();
+            dir.writeText("train.txt", text.toString());
+            StringBuilder held = new StringBuilder();
+            heldOut.forEach(p -> held.append(p.prompt()).append('\t').append(p.answer()).append('\n'));
+            dir.writeText("holdout.tsv", held.toString());
+            out.printf(Locale.ROOT, "textgen demo: %,d lines of numbers in words and digits, e.g. \"%s\"%n", PROBLEMS, train.get(0).line());
+            out.printf(Locale.ROOT, "training a 2 x LSTM(128) for up to %s minutes, then asking it for the digits of %d numbers it never saw%n",
+                    minutes, HELD_OUT);
+            out.flush();
+            Trainer.Result r = root.stop.armedDuring(run::run);
+            Checkpoint.Loaded best = Checkpoint.read(dir.best(), false);
+            Sampler sampler = new Sampler(best.network(), best.vocabulary(), new SamplingOptions(1, 0, 1, true));
+            int correct = 0;
+            out.println();
+            for (int i = 0; i < heldOut.size(); i++) {
+                NumberWordsTask.Problem p = heldOut.get(i);
+                String answer = sampler.generate(best.vocabulary().encode(p.prompt(), false, "prompt"), 8, "\n", new SplittableRandom(i), s -> {
+                });
+                boolean ok = answer.equals(p.answer());
+                if (ok) correct++;
+                if (i < show) {
+                    out.printf(Locale.ROOT, "  %45s = %-5s %s%n", NumberWordsTask.words(p.number()), answer, ok ? "right" : "wrong (" + p.number() + ")");
+                }
             }
+            double exact = correct / (double) heldOut.size();
+            out.printf(Locale.ROOT, "%nnumbers it never saw, read exactly right: %d of %d (%.1f%%) after %.1f minutes of training; run directory %s%n",
+                    correct, heldOut.size(), 100 * exact, r.seconds() / 60, dir.path());
+            if (json) {
+                ObjectNode o = new ObjectMapper().createObjectNode();
+                o.put("exact_match", exact);
+                o.put("held_out", heldOut.size());
+                o.put("best_val_loss", r.bestValLoss());
+                o.put("iterations", r.iterations());
+                o.put("seconds", r.seconds());
+                o.put("run_dir", dir.path().toString());
+                out.println(o);
+            }
+            out.flush();
+            return r.interrupted() ? textgen.TextgenException.INTERRUPTED : 0;
         }
-        double exact = correct / (double) heldOut.size();
-        out.printf(Locale.ROOT, "%nnumbers it never saw, read exactly right: %d of %d (%.1f%%) after %.1f minutes of training; run directory %s%n",
-                correct, heldOut.size(), 100 * exact, r.seconds() / 60, dir.path());
-        if (json) {
-            ObjectNode o = new ObjectMapper().createObjectNode();
-            o.put("exact_match", exact);
-            o.put("held_out", heldOut.size());
-            o.put("best_val_loss", r.bestValLoss());
-            o.put("iterations", r.iterations());
-            o.put("seconds", r.seconds());
-            o.put("run_dir", dir.path().toString());
-            out.println(o);
-        }
-        out.flush();
-        return r.interrupted() ? textgen.TextgenException.INTERRUPTED : 0;
     }
 }

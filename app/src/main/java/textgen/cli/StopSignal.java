@@ -3,8 +3,10 @@ package textgen.cli;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * SIGINT/SIGTERM handling. While training, the first signal asks the trainer to stop after the current step and save
- * (exit 130); a second one, or any signal outside training, ends the process at once with 130. A second signal within
+ * SIGINT/SIGTERM/SIGHUP handling. While training, the first signal asks the trainer to stop after the current step and
+ * save (exit 130); a second one, or any signal outside training, ends the process at once with 130. SIGHUP (the
+ * terminal or ssh session went away) saves like the others: the run is not lost with its terminal; under nohup it
+ * stays ignored (the JVM leaves a signal ignored at start-up alone). A second signal within
  * {@link #DUPLICATE_NANOS} of the first is the same request delivered twice, not a second one: a wrapper script (the
  * batch scripts in scripts/) passes on the signal that its process group, or the whole Slurm job, also sent to textgen.
  */
@@ -25,9 +27,9 @@ public final class StopSignal {
         this.nanoTime = nanoTime;
     }
 
-    /** Installs handlers for INT and TERM (only in the real process, never in tests). */
+    /** Installs handlers for INT, TERM and HUP (only in the real process, never in tests). */
     public void install() {
-        for (String name : new String[]{"INT", "TERM"}) {
+        for (String name : new String[]{"INT", "TERM", "HUP"}) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(name), s -> onSignal());
             } catch (IllegalArgumentException e) {

@@ -101,15 +101,16 @@ final class TrainCommand implements Callable<Integer> {
             List<TrainingListener> listeners = new ArrayList<>();
             listeners.add(new ConsoleProgress(out, spec.commandLine().getErr(), System.console() != null, 10));
             if (monitor != null) listeners.add(monitor);
-            TrainingRun run = setUp(listeners, out);
-            if (run == null) return 0; // --print-config
-            if (monitor != null) { // binds the port now: one in use is a usage error, before a new run's directory exists
-                out.println("training UI: " + monitor.start(uiPort));
-                out.flush();
+            try (TrainingRun run = setUp(listeners, out)) { // holds the run directory's lock until the end, also on failure
+                if (run == null) return 0; // --print-config
+                if (monitor != null) { // binds the port now: one in use is a usage error, before a new run's directory exists
+                    out.println("training UI: " + monitor.start(uiPort));
+                    out.flush();
+                }
+                Trainer.Result r = root.stop.armedDuring(run::run);
+                report(out, run, r);
+                return r.interrupted() ? TextgenException.INTERRUPTED : 0;
             }
-            Trainer.Result r = root.stop.armedDuring(run::run);
-            report(out, run, r);
-            return r.interrupted() ? TextgenException.INTERRUPTED : 0;
         }
     }
 

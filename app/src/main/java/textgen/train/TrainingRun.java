@@ -10,6 +10,7 @@ import textgen.corpus.Corpus;
 import textgen.corpus.Vocabulary;
 import textgen.corpus.UnknownPolicy;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,24 +21,30 @@ import java.util.function.BooleanSupplier;
  * A training run, set up and checked before anything is written: a new run (fresh, or fine-tuning a checkpoint's
  * weights on a new corpus) or a resumed one. {@link #run} then creates (or reuses) the run directory and trains, with
  * the run directory's writers (checkpoints, samples, metrics and loss.png) ahead of the caller's listeners.
+ * <p>
+ * The run holds its directory's lock until {@link #close}: a resumed run's and an existing directory's is taken first
+ * of all, before the corpus is read, so that a directory in use is refused at once and untouched; a new directory's
+ * when {@link #directory()} creates it. Close it also when setting up or training fails.
  */
-public final class TrainingRun {
+public final class TrainingRun implements AutoCloseable {
     private final RunConfig config;
     private final Vocabulary vocabulary;
     private final Path dirPath;
     private final Checkpoint.Provenance provenance;
-    private final RunDirectory resumedDir;
+    private final boolean newRun;
     private final Trainer.Start start;
     private final Trainer trainer;
     private final List<TrainingListener> listeners;
     private RunDirectory dir;
+    private boolean started;
 
-    private TrainingRun(RunConfig config, Corpus corpus, Path dirPath, RunDirectory resumedDir, Trainer.Start start,
+    private TrainingRun(RunConfig config, Corpus corpus, Path dirPath, RunDirectory claimed, boolean newRun, Trainer.Start start,
                         List<TrainingListener> listeners, BooleanSupplier stop) {
         this.config = config;
         this.vocabulary = corpus.vocabulary();
         this.dirPath = dirPath;
-        this.resumedDir = resumedDir;
+        this.dir = claimed;
+        this.newRun = newRun;
         this.start = start;
         this.listeners = listeners;
         this.provenance = Checkpoint.Provenance.of(corpus);
@@ -59,10 +66,27 @@ public final class TrainingRun {
      */
     public static TrainingRun create(RunConfig cfg, Path dir, Checkpoint.Loaded init, UnknownPolicy unknown,
                                      List<TrainingListener> listeners, BooleanSupplier stop) {
-        Corpus data = init == null ? Corpus.load(cfg.corpus())
-                : Corpus.load(cfg.corpus(), init.vocabulary(), unknown != null ? unknown : init.vocabulary().defaultUnknownPolicy());
-        data.requireInput(cfg.model());
-        return new TrainingRun(cfg, data, dir, null, new Trainer.Start(null, init == null ? null : init.network().params()), listeners, stop);
+        return claiming(existing(dir), claimed -> {
+            Corpus data = init == null ? Corpus.load(cfg.corpus())
+                    : Corpus.load(cfg.corpus(), init.vocabulary(), unknown != null ? unknown : init.vocabulary().defaultUnknownPolicy());
+            data.requireInput(cfg.model());
+            return new TrainingRun(cfg, data, dir, claimed, true, new Trainer.Start(null, init == null ? null : init.network().params()), listeners, stop);
+        });
+    }
+
+    /** An existing directory for a new run, claimed now (refused if in use or holding a run); null if it does not exist yet. */
+    private static RunDirectory existing(Path dir) {
+        return Files.isDirectory(dir) ? RunDirectory.create(dir) : null;
+    }
+
+    /** Sets up a run that holds {@code claimed} (may be null), releasing it if setting up fails. */
+    private static TrainingRun claiming(RunDirectory claimed, java.util.function.Function<RunDirectory, TrainingRun> setUp) {
+        try {
+            return setUp.apply(claimed);
+        } catch (RuntimeException e) {
+            if (claimed != null) claimed.close();
+            throw e;
+        }
     }
 
     /**
@@ -70,7 +94,10 @@ public final class TrainingRun {
      * (key=value) of keys declared resumable only, on the same corpus (checked by its SHA-256).
      */
     public static TrainingRun resume(Path dir, List<String> overrides, List<TrainingListener> listeners, BooleanSupplier stop) {
-        RunDirectory run = RunDirectory.open(dir);
+        return claiming(RunDirectory.open(dir), run -> resumed(run, overrides, listeners, stop));
+    }
+
+    private static TrainingRun resumed(RunDirectory run, List<String> overrides, List<TrainingListener> listeners, BooleanSupplier stop) {
         Checkpoint.Loaded last = Checkpoint.read(run.latest(), true);
         for (String o : overrides) {
             String key = o.contains("=") ? o.substring(0, o.indexOf('=')).trim() : o;
@@ -88,7 +115,7 @@ public final class TrainingRun {
             throw TextgenException.usage("corpus " + cfg.corpus().path() + " has changed since the run started (SHA-256 " + data.sha256()
                     + ", the run recorded " + recorded + "): --resume needs the same text; start a new run with --init-from instead");
         }
-        return new TrainingRun(cfg, data, null, run, new Trainer.Start(last, null), listeners, stop);
+        return new TrainingRun(cfg, data, run.path(), run, false, new Trainer.Start(last, null), listeners, stop);
     }
 
     public RunConfig config() {
@@ -102,21 +129,29 @@ public final class TrainingRun {
 
     /** A new run on a corpus made in memory (e.g. a generated task) into {@code dir}. */
     public static TrainingRun create(RunConfig cfg, Corpus corpus, Path dir, List<TrainingListener> listeners, BooleanSupplier stop) {
-        corpus.requireInput(cfg.model());
-        return new TrainingRun(cfg, corpus, dir, null, Trainer.Start.FRESH, listeners, stop);
+        return claiming(existing(dir), claimed -> {
+            corpus.requireInput(cfg.model());
+            return new TrainingRun(cfg, corpus, dir, claimed, true, Trainer.Start.FRESH, listeners, stop);
+        });
     }
 
-    /** The run directory; a new run's is created here (with its effective config.yaml) the first time it is asked for. */
+    /**
+     * The run directory, locked; a new run's is created here if need be and gets its effective config.yaml the first
+     * time it is asked for.
+     */
     public RunDirectory directory() {
-        if (dir == null) {
-            if (resumedDir != null) {
-                dir = resumedDir;
-            } else {
-                dir = RunDirectory.create(dirPath);
-                dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(config));
-            }
+        if (!started) {
+            if (dir == null) dir = RunDirectory.create(dirPath);
+            if (newRun) dir.writeText(RunDirectory.CONFIG, ConfigLoader.toYaml(config));
+            started = true;
         }
         return dir;
+    }
+
+    /** Releases the run directory's lock (if it was taken). */
+    @Override
+    public void close() {
+        if (dir != null) dir.close();
     }
 
     /** Trains into {@link #directory()}: the run directory's writers first (checkpoint, samples, metrics), then the listeners given. */

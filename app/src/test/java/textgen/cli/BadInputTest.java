@@ -32,6 +32,11 @@ class BadInputTest {
     @TempDir
     static Path dir;
     static String ck, corpus, config;
+    /**
+     * busy-run, held by this JVM as a trainer holds its run directory. (The snapshots read busy-run/.lock, and on Linux
+     * that drops this process's OS lock on it: what is tested is the refusal a run in the same JVM meets.)
+     */
+    static textgen.checkpoint.RunDirectory busy;
 
     private record Case(String name, String expect, String... args) {
     }
@@ -78,6 +83,13 @@ class BadInputTest {
         zip("future.zip", without(ck, "none", "textgen.json"));
         write("prompts-missing-dir", "");
         Files.createDirectories(dir.resolve("a-directory"));
+        Files.copy(Path.of(ck), Files.createDirectories(dir.resolve("busy-run")).resolve("latest.zip"));
+        busy = textgen.checkpoint.RunDirectory.open(dir.resolve("busy-run"));
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void release() {
+        if (busy != null) busy.close();
     }
 
     static String write(String name, String text) throws IOException {
@@ -141,6 +153,10 @@ class BadInputTest {
         c.add(new Case("--ui-port without --ui", "--ui-port needs --ui", "train", "--config", config, "--run-dir", runDir, "--ui-port", "9001"));
         c.add(new Case("--resume with --config", "--config", "train", "--resume", f("run"), "--config", config));
         c.add(new Case("--resume of a non-run", "no such run directory", "train", "--resume", f("nowhere")));
+        c.add(new Case("--resume of a run in use", "run directory " + f("busy-run") + " is in use by another textgen train (pid "
+                + ProcessHandle.current().pid(), "train", "--resume", f("busy-run"), "--set", "training.evalEvery=5"));
+        c.add(new Case("new run into a run directory in use", "run directory " + f("busy-run") + " is in use", "train", "--config", config,
+                "--run-dir", f("busy-run")));
         c.add(new Case("corpus addition zero count", "--count", "corpus", "addition", "--count", "0", "--out", f("a.txt")));
         // config
         c.add(new Case("missing config file", "does not exist", "train", "--config", f("nope.yaml"), "--run-dir", runDir));

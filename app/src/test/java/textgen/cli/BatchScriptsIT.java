@@ -27,11 +27,16 @@ class BatchScriptsIT {
     /**
      * Iterations of the runs that are stopped by signals 0.8 s into training: long enough that no CPU finishes them
      * before the signal (1 x LSTM(16) reaches 200-300 iterations/s on a 2-core AMD EPYC; 400 iterations once finished
-     * before the signal there), short enough that the finishing session takes seconds.
+     * before the signal there), short enough that the finishing session takes seconds. (About 50 epochs of c.txt: the
+     * configs lift training.maxEpochs, whose default of 50 would end them at 4,000.)
      */
     static final long LONG_RUN = 5_000;
 
     private Path config(String name, long maxIterations) throws Exception {
+        return config(name, maxIterations, 100_000);
+    }
+
+    private Path config(String name, long maxIterations, long evalEvery) throws Exception {
         if (!Files.exists(dir.resolve("c.txt"))) Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(200));
         return Files.writeString(dir.resolve(name + ".yaml"), """
                 # tiny: 1 x LSTM(16)
@@ -43,11 +48,11 @@ class BatchScriptsIT {
                 training:
                   batchSize: 4
                   tbpttLength: 10
-                  evalEvery: 100000
+                  evalEvery: %d
                   sampleLength: 0
                   maxIterations: %d
-                  maxEpochs: 1000
-                """.formatted(maxIterations));
+                  maxEpochs: 100000
+                """.formatted(evalEvery, maxIterations));
     }
 
     private static String tsv(Path summary, String run) throws Exception {
@@ -92,11 +97,12 @@ class BatchScriptsIT {
         assertEquals("sweep: config missing.yaml does not exist (usage: scripts/sweep [--out DIR] CONFIG.yaml... [-- TRAIN_OPTIONS...])", usage.errText());
     }
 
+    /** Ctrl-C, then a hang-up (the terminal or ssh session closed): each time the run saves, then a third sweep finishes it. */
     @Test
-    void aSweepStoppedWithCtrlCResumesWhenRunAgain() throws Exception {
+    void aSweepStoppedWithCtrlCOrAHangUpResumesWhenRunAgain() throws Exception {
         Path c = config("long", LONG_RUN);
         Path out = dir.resolve("sweep");
-        Shell.Run first = Shell.start(dir, null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString());
+        Shell.Run first = script(null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString());
         first.awaitOut(l -> l.startsWith("run directory: "), 120);
         Thread.sleep(800); // training has started (the first line comes from inside the run)
         first.signalGroup("INT"); // Ctrl-C: the terminal signals the whole foreground process group
@@ -107,12 +113,98 @@ class BatchScriptsIT {
         assertTrue(stoppedAt > 0 && stoppedAt < LONG_RUN, "stopped mid-run at " + stoppedAt);
         assertFalse(Files.exists(out.resolve("long/result.json")));
 
-        Shell.Run second = Shell.start(dir, null, CPU, SWEEP, "--out", out.toString(), c.toString());
+        Shell.Run hungUp = script(null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString());
+        hungUp.awaitOut(l -> l.startsWith("run directory: "), 120);
+        Thread.sleep(800);
+        hungUp.signal("HUP"); // to the script, which passes it on
+        assertEquals(130, hungUp.exit(120), hungUp.outText() + hungUp.errText());
+        long hungUpAt = iterations(out.resolve("long"));
+        assertTrue(hungUpAt > stoppedAt && hungUpAt < LONG_RUN, stoppedAt + " -> " + hungUpAt);
+
+        Shell.Run second = script(null, CPU, SWEEP, "--out", out.toString(), c.toString());
         assertEquals(0, second.exit(300), second.outText() + second.errText());
         assertTrue(second.outText().contains(out.resolve("long") + ": resuming from latest.zip"), second.outText());
-        assertTrue(second.outText().contains("(resuming at iteration " + stoppedAt + ")"), second.outText());
+        assertTrue(second.outText().contains("(resuming at iteration " + String.format(java.util.Locale.ROOT, "%,d", hungUpAt) + ")"), second.outText());
         assertEquals(LONG_RUN, iterations(out.resolve("long")));
         assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tdone\t"));
+    }
+
+    /** The scripts started here, ended (with everything in their process group) when a test fails before they end. */
+    private final List<Shell.Run> started = new java.util.ArrayList<>();
+
+    private Shell.Run script(Path bin, Map<String, String> env, String... command) throws Exception {
+        Shell.Run r = Shell.start(dir, bin, env, command);
+        started.add(r);
+        return r;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void stopScripts() throws Exception {
+        for (Shell.Run r : started) {
+            if (!r.process.isAlive()) continue;
+            new ProcessBuilder("kill", "-KILL", "--", "-" + r.process.pid()).start().waitFor(); // its group, when started with setsid
+            r.process.destroyForcibly();
+            r.process.waitFor();
+        }
+    }
+
+    /**
+     * A second sweep into the same directory while the first trains there: the run in use (not yet checkpointed, so
+     * it looks like one killed before its first save) is reported and left alone, not moved aside or restarted; the
+     * second sweep goes on with its next config and exits 1; the first finishes its run intact.
+     */
+    @Test
+    void aSecondSweepIntoTheSameDirectoryLeavesTheRunInUseAlone() throws Exception {
+        Path c = config("long", LONG_RUN), b = config("b", 5);
+        Path out = dir.resolve("sweep");
+        Shell.Run first = script(null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString());
+        first.awaitOut(l -> l.startsWith("run directory: "), 120);
+        Shell.Run second = script(null, CPU, "setsid", SWEEP, "--out", out.toString(), c.toString(), b.toString());
+        assertEquals(1, second.exit(300), second.outText() + second.errText());
+        assertTrue(second.errText().contains(out.resolve("long") + ": in use by another textgen train (pid "), second.errText());
+        assertTrue(second.errText().contains("sweep: long is in use by another textgen train (another sweep?): left alone; going on"), second.errText());
+        assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tin use\t"));
+        assertTrue(tsv(out.resolve("summary.tsv"), "b").startsWith("b\tdone\t"));
+        assertTrue(first.process.isAlive(), "the first sweep still trains long: " + first.outText());
+
+        assertEquals(0, first.exit(300), first.outText() + first.errText());
+        assertEquals(LONG_RUN, iterations(out.resolve("long")));
+        assertTrue(Files.readString(out.resolve("long/result.json")).contains("\"iterations\":" + LONG_RUN));
+        try (Stream<Path> s = Files.list(out)) {
+            assertEquals(List.of("b", "long", "summary.tsv"), s.map(p -> p.getFileName().toString()).sorted().toList(), "nothing moved aside");
+        }
+        assertEquals(1, Stream.of(Files.readString(out.resolve("long/train.log")).split("\n")).filter(l -> l.startsWith("=== ")).count(),
+                "one session in the run's log");
+    }
+
+    /**
+     * A requeued Slurm job that starts while the job before it still trains (and then saves) in the run directory:
+     * textgen refuses the directory in use, the script waits, and resumes once the first job has saved and ended.
+     */
+    @Test
+    void aRequeuedSlurmJobWaitsForThePreviousOneToSave() throws Exception {
+        Path c = config("job", LONG_RUN, 50);
+        Path run = dir.resolve("run");
+        Map<String, String> slurm = Map.of("TEXTGEN_BACKEND", "cpu", "SLURM_JOB_ID", "4343", "SLURM_SUBMIT_DIR", Shell.ROOT.toString(),
+                "RUN_DIR", run.toString());
+        Shell.Run first = script(null, slurm, "setsid", "bash", SLURM, c.toString());
+        first.awaitOut(l -> l.startsWith("run directory: "), 120);
+        long t0 = System.nanoTime();
+        while (!Files.exists(run.resolve("latest.zip"))) { // so that the second job resumes: textgen itself refuses it
+            assertTrue(first.process.isAlive() && System.nanoTime() - t0 < 120e9, () -> "no checkpoint: " + first.outText());
+            Thread.sleep(50);
+        }
+        Map<String, String> requeued = new java.util.HashMap<>(slurm);
+        requeued.put("SLURM_RESTART_COUNT", "1");
+        requeued.put("TEXTGEN_RUN_WAIT", "240");
+        Shell.Run second = script(null, requeued, "setsid", "bash", SLURM, c.toString());
+        second.awaitOut(l -> l.startsWith(run + ": in use by another textgen train (pid ") && l.endsWith("waiting up to 240s for it to end"), 120);
+        first.signalGroup("TERM"); // the preemption of the first job
+        assertEquals(130, first.exit(120), first.outText() + first.errText());
+        long saved = iterations(run);
+        assertEquals(0, second.exit(300), second.outText() + second.errText());
+        assertTrue(second.outText().contains("resuming at iteration " + String.format(java.util.Locale.ROOT, "%,d", saved)), second.outText());
+        assertEquals(LONG_RUN, iterations(run));
     }
 
     @Test

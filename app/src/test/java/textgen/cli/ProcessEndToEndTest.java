@@ -47,30 +47,38 @@ class ProcessEndToEndTest {
         assertTrue(out.contains("DL4J/ND4J 1.0.0-M2.1"), out);
     }
 
-    /** SIGTERM (what batch schedulers send before preemption) stops training cleanly: checkpoint, JSON, exit 130. */
-    @Test
-    void sigtermSavesACheckpointAndExits130() throws Exception {
+    /**
+     * SIGTERM (what batch schedulers send before preemption) stops training cleanly: checkpoint, JSON, exit 130; so does
+     * SIGHUP (the terminal or ssh session that started it went away).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"TERM", "HUP"})
+    void aStopSignalSavesACheckpointAndExits130(String signal) throws Exception {
         Path corpus = Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(400));
         Process p = start(dir, "train", "--corpus", corpus.toString(), "--run-dir", "run", "--json",
                 "--set", "model.hiddenSize=16", "--set", "model.layers=1", "--set", "training.batchSize=4",
                 "--set", "training.tbpttLength=10", "--set", "training.evalEvery=1000000", "--set", "training.maxEpochs=100000");
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = out.readLine()) != null && !line.startsWith("run directory")) {
-            // wait until training has started
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("run directory")) {
+                // wait until training has started
+            }
+            assertNotNull(line, "training started");
+            Thread.sleep(1500);
+            // with kill, as a batch scheduler or a terminal sends it (Process.destroy() would also close our end of the pipes)
+            assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor());
+            List<String> rest = new ArrayList<>();
+            while ((line = out.readLine()) != null) rest.add(line);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(130, p.exitValue(), String.join("\n", rest));
+            JsonNode result = new ObjectMapper().readTree(rest.get(rest.size() - 1));
+            assertTrue(result.get("interrupted").asBoolean());
+            Checkpoint.Loaded l = Checkpoint.read(dir.resolve("run/latest.zip"), true);
+            assertEquals(result.get("iterations").asLong(), l.state().iteration());
+        } finally {
+            p.destroyForcibly(); // a no-op once it has ended; ends it when the test failed first
         }
-        assertNotNull(line, "training started");
-        Thread.sleep(1500);
-        // SIGTERM, as a batch scheduler sends it (Process.destroy() would also close our end of the pipes)
-        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor());
-        List<String> rest = new ArrayList<>();
-        while ((line = out.readLine()) != null) rest.add(line);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(130, p.exitValue(), String.join("\n", rest));
-        JsonNode result = new ObjectMapper().readTree(rest.get(rest.size() - 1));
-        assertTrue(result.get("interrupted").asBoolean());
-        Checkpoint.Loaded l = Checkpoint.read(dir.resolve("run/latest.zip"), true);
-        assertEquals(result.get("iterations").asLong(), l.state().iteration());
     }
 
     /**

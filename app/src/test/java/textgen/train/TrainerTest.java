@@ -80,9 +80,10 @@ class TrainerTest {
                 rollbacks.add(r);
             }
         };
-        RunDirectory d = RunDirectory.create(dir.resolve("run"));
-        List<TrainingListener> listeners = List.of(new CheckpointWriter(d, corpus.vocabulary(), cfg, Checkpoint.Provenance.of(corpus)), watcher);
-        return new Outcome(trainer.run(d, Trainer.Start.FRESH, listeners), rollbacks);
+        try (RunDirectory d = RunDirectory.create(dir.resolve("run"))) {
+            List<TrainingListener> listeners = List.of(new CheckpointWriter(d, corpus.vocabulary(), cfg, Checkpoint.Provenance.of(corpus)), watcher);
+            return new Outcome(trainer.run(d, Trainer.Start.FRESH, listeners), rollbacks);
+        }
     }
 
     private static Map<Long, List<Double>> script(long iteration, Double... losses) {

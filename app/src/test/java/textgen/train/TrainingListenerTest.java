@@ -69,7 +69,10 @@ class TrainingListenerTest {
                 rollbacks.incrementAndGet();
             }
         };
-        Trainer.Result r = TrainingRun.create(cfg, Corpus.load(cfg.corpus()), dir.resolve("run"), List.of(watcher), () -> false).run();
+        Trainer.Result r;
+        try (TrainingRun run = TrainingRun.create(cfg, Corpus.load(cfg.corpus()), dir.resolve("run"), List.of(watcher), () -> false)) {
+            r = run.run();
+        }
 
         assertEquals(40, r.iterations());
         assertTrue(rollbacks.get() >= 1, "the run diverged and rolled back");
