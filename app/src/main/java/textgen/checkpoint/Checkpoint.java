@@ -13,6 +13,7 @@ import textgen.config.RunConfig;
 import textgen.corpus.CharVocabulary;
 import textgen.corpus.Vocabulary;
 import textgen.corpus.WordVocabulary;
+import textgen.io.AtomicFiles;
 import textgen.model.Backend;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.FastLstm;
@@ -24,10 +25,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Enumeration;
 import java.util.Map;
@@ -86,26 +85,13 @@ public final class Checkpoint {
 
     static void write(Path target, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
                       Provenance provenance, Map<Integer, Map<String, INDArray>> carried, Opener opener) {
-        Path tmp = null;
         try {
-            tmp = RunDirectory.temporarySibling(target);
-            try (OutputStream os = opener.open(tmp)) {
-                writeTo(os, net, vocab, config, state, provenance, carried);
-                if (os instanceof FileOutputStream fos) fos.getFD().sync();
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException | RuntimeException e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the write already failed; report that
+            AtomicFiles.replace(target, tmp -> {
+                try (OutputStream os = opener.open(tmp)) {
+                    writeTo(os, net, vocab, config, state, provenance, carried);
                 }
-            }
+            });
+        } catch (IOException | RuntimeException e) {
             throw TextgenException.runtime("could not write checkpoint " + target + ": " + e.getMessage()
                     + (Files.exists(target) ? " (the previous checkpoint there is intact)" : ""), e);
         }
