@@ -219,9 +219,9 @@ public final class Checkpoint {
         } catch (TextgenException e) {
             throw e;
         } catch (ZipException e) {
-            throw TextgenException.usage(name + " is not a readable zip (truncated or not a checkpoint): " + oneLine(e));
+            throw TextgenException.usage(name + " is not a readable zip (truncated or not a checkpoint): " + TextgenException.oneLine(e));
         } catch (IOException | RuntimeException e) {
-            throw TextgenException.usage(name + " cannot be read: " + oneLine(e));
+            throw TextgenException.usage(name + " cannot be read: " + TextgenException.oneLine(e));
         }
     }
 
@@ -266,7 +266,7 @@ public final class Checkpoint {
                 if (params > MAX_PARAMS) break;
             }
         } catch (RuntimeException e) {
-            throw TextgenException.usage(name + ": configuration.json is not a network configuration DL4J understands: " + oneLine(e));
+            throw TextgenException.usage(name + ": configuration.json is not a network configuration DL4J understands: " + TextgenException.oneLine(e));
         }
         if (params <= 0 || params > MAX_PARAMS) {
             throw TextgenException.usage(name + ": configuration.json describes " + params + " parameters: implausible, refused");
@@ -283,7 +283,7 @@ public final class Checkpoint {
         } catch (TextgenException e) {
             throw e;
         } catch (Exception | OutOfMemoryError e) {
-            throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + oneLine(e));
+            throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + TextgenException.oneLine(e));
         }
     }
 
@@ -298,7 +298,7 @@ public final class Checkpoint {
         try {
             data = org.nd4j.linalg.factory.Nd4j.read(new java.io.DataInputStream(new ByteArrayInputStream(bytes))).data();
         } catch (RuntimeException | OutOfMemoryError e) {
-            throw TextgenException.usage(name + ": " + entry + " is damaged: " + oneLine(e));
+            throw TextgenException.usage(name + ": " + entry + " is damaged: " + TextgenException.oneLine(e));
         }
         if (data == null || data.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT || data.length() != n) {
             throw TextgenException.usage(name + ": " + entry + " does not hold " + n + " float32 values: damaged");
@@ -361,10 +361,5 @@ public final class Checkpoint {
             if (in.read() != -1) throw TextgenException.usage("entry " + entry + " is implausibly large");
             return bytes;
         }
-    }
-
-    private static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.replaceAll("\\s+", " ").trim();
     }
 }
