@@ -10,9 +10,7 @@ import textgen.TextgenException;
 import textgen.Version;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
-import textgen.corpus.CharVocabulary;
 import textgen.corpus.Vocabulary;
-import textgen.corpus.WordVocabulary;
 import textgen.io.AtomicFiles;
 import textgen.model.Backend;
 import textgen.model.CarriedStateNetwork;
@@ -115,19 +113,7 @@ public final class Checkpoint {
                 zip.closeEntry();
             }
         }
-        ObjectNode vocabJson = JSON.createObjectNode();
-        if (vocab instanceof CharVocabulary chars) {
-            vocabJson.put("type", "char");
-            var arr = vocabJson.putArray("codePoints");
-            for (int cp : chars.codePoints()) arr.add(cp);
-        } else {
-            WordVocabulary words = (WordVocabulary) vocab;
-            vocabJson.put("type", "word");
-            vocabJson.put("lowercase", words.lowercase());
-            var arr = vocabJson.putArray("tokens");
-            words.tokens().forEach(arr::add);
-        }
-        putEntry(zip, VOCABULARY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(vocabJson));
+        putEntry(zip, VOCABULARY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(vocab.toJson()));
         putEntry(zip, CONFIG, ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
 
         ObjectNode meta = JSON.createObjectNode();
@@ -314,29 +300,14 @@ public final class Checkpoint {
     }
 
     private static Vocabulary readVocabulary(JsonNode json, String name) {
-        String type = json.path("type").asText();
+        Vocabulary vocab;
         try {
-            if ("word".equals(type)) {
-                JsonNode tokens = json.path("tokens");
-                if (!tokens.isArray() || !json.path("lowercase").isBoolean())
-                    throw new IllegalArgumentException("a word vocabulary needs a tokens list and a lowercase flag");
-                java.util.List<String> list = new java.util.ArrayList<>();
-                for (JsonNode t : tokens) {
-                    if (!t.isTextual()) throw new IllegalArgumentException("token " + list.size() + " is not a string");
-                    list.add(t.asText());
-                }
-                return new WordVocabulary(list, json.path("lowercase").asBoolean());
-            }
-            JsonNode cps = json.path("codePoints");
-            if (!"char".equals(type) || !cps.isArray() || cps.size() < 2) {
-                throw TextgenException.usage(name + ": " + VOCABULARY + " is neither a character nor a word vocabulary");
-            }
-            int[] codePoints = new int[cps.size()];
-            for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt(-1);
-            return new CharVocabulary(codePoints);
+            vocab = Vocabulary.fromJson(json);
         } catch (IllegalArgumentException e) {
             throw TextgenException.usage(name + ": " + VOCABULARY + " is invalid: " + e.getMessage());
         }
+        if (vocab == null) throw TextgenException.usage(name + ": " + VOCABULARY + " is neither a character nor a word vocabulary");
+        return vocab;
     }
 
     private static JsonNode readJson(ZipFile zip, String entry, String name) throws IOException {
