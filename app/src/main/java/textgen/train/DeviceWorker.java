@@ -73,6 +73,7 @@ final class DeviceWorker implements org.deeplearning4j.parallelism.trainer.Train
         return thread.submit(() -> f.apply(ready.get()));
     }
 
+    /** Queues one step on {@code dataSet}; a group feeds each device one shard per step, so {@link #waitTillRunning} waits for that one. */
     @Override
     public void feedDataSet(DataSet dataSet, long etlTime) {
         boolean carryNow = carry;

@@ -31,17 +31,19 @@ public interface TrainingUi extends TrainingListener, AutoCloseable {
 
     /** The training UI of this build (not started yet); a usage error when the build has none. */
     static TrainingUi load() {
+        Throwable failure;
         try {
             return ServiceLoader.load(TrainingUi.class).findFirst().orElseThrow(() -> TextgenException.usage(MISSING));
         } catch (ServiceConfigurationError e) {
             // no cause: the service file names a class that is not there (classes left out, as in a noui build)
             if (e.getCause() == null) throw TextgenException.usage(MISSING, e);
-            if (e.getCause() instanceof LinkageError le) {
-                throw TextgenException.usage(MISSING + " (its libraries are missing: " + le.getMessage() + ")", le);
-            }
-            throw new IllegalStateException("cannot create the training UI", e.getCause());
+            failure = e.getCause();
         } catch (LinkageError e) {
-            throw TextgenException.usage(MISSING + " (its libraries are missing: " + e.getMessage() + ")", e);
+            failure = e;
         }
+        if (failure instanceof LinkageError le) {
+            throw TextgenException.usage(MISSING + " (its libraries are missing: " + le.getMessage() + ")", le);
+        }
+        throw new IllegalStateException("cannot create the training UI", failure);
     }
 }
