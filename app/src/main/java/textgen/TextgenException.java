@@ -35,4 +35,14 @@ public class TextgenException extends RuntimeException {
     public int exitCode() {
         return exitCode;
     }
+
+    /** {@code s} with every run of white space (line breaks included) as one space: an error message's one line. */
+    public static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s+", " ").trim();
+    }
+
+    /** The one line of {@code e}'s message, or its class's simple name when it has none. */
+    public static String oneLine(Throwable e) {
+        return oneLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+    }
 }

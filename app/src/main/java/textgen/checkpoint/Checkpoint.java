@@ -10,24 +10,16 @@ import textgen.TextgenException;
 import textgen.Version;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
-import textgen.corpus.CharVocabulary;
 import textgen.corpus.Vocabulary;
-import textgen.corpus.WordVocabulary;
+import textgen.io.AtomicFiles;
 import textgen.model.Backend;
-import textgen.model.CarriedStateNetwork;
-import textgen.model.FastLstm;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Enumeration;
 import java.util.Map;
@@ -35,7 +27,6 @@ import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
-import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 
 /**
@@ -43,7 +34,8 @@ import java.util.zip.ZipOutputStream;
  * {@code updaterState.bin}, so {@link ModelSerializer#restoreMultiLayerNetwork} restores it with its updater), plus
  * {@code vocabulary.json}, {@code config.yaml} (the effective config) and {@code textgen.json} (format version,
  * provenance, training state). Nothing in it is Java-serialized, and the loader refuses a zip that holds anything
- * Java-serialized before DL4J sees it.
+ * Java-serialized before DL4J sees it. The network's entries are {@link NetworkEntries}' business, reading entries
+ * safely {@link ZipEntries}'; the vocabulary codes itself ({@link Vocabulary#toJson}).
  */
 public final class Checkpoint {
     public static final int FORMAT_VERSION = 1;
@@ -51,9 +43,8 @@ public final class Checkpoint {
     static final String CONFIG = "config.yaml";
     static final String META = "textgen.json";
     static final String CARRIED = "carriedState.bin";
-    private static final Set<String> DL4J_ENTRIES = Set.of("configuration.json", "coefficients.bin", "updaterState.bin");
     private static final Set<String> REQUIRED = Set.of("configuration.json", "coefficients.bin", VOCABULARY, CONFIG, META);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = ZipEntries.JSON;
 
     /** What a checkpoint holds, restored. {@code carried} is the hidden state consecutive training carries (may be empty). */
     public record Loaded(MultiLayerNetwork network, Vocabulary vocabulary, RunConfig config, TrainingState state,
@@ -86,26 +77,13 @@ public final class Checkpoint {
 
     static void write(Path target, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
                       Provenance provenance, Map<Integer, Map<String, INDArray>> carried, Opener opener) {
-        Path tmp = null;
         try {
-            tmp = RunDirectory.temporarySibling(target);
-            try (OutputStream os = opener.open(tmp)) {
-                writeTo(os, net, vocab, config, state, provenance, carried);
-                if (os instanceof FileOutputStream fos) fos.getFD().sync();
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException | RuntimeException e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the write already failed; report that
+            AtomicFiles.replace(target, tmp -> {
+                try (OutputStream os = opener.open(tmp)) {
+                    writeTo(os, net, vocab, config, state, provenance, carried);
                 }
-            }
+            });
+        } catch (IOException | RuntimeException e) {
             throw TextgenException.runtime("could not write checkpoint " + target + ": " + e.getMessage()
                     + (Files.exists(target) ? " (the previous checkpoint there is intact)" : ""), e);
         }
@@ -113,36 +91,10 @@ public final class Checkpoint {
 
     static void writeTo(OutputStream os, MultiLayerNetwork net, Vocabulary vocab, RunConfig config, TrainingState state,
                         Provenance provenance, Map<Integer, Map<String, INDArray>> carried) throws IOException {
-        ByteArrayOutputStream dl4j = new ByteArrayOutputStream();
-        ModelSerializer.writeModel(net, dl4j, true);
         ZipOutputStream zip = new ZipOutputStream(os);
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(dl4j.toByteArray()))) {
-            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
-                if (!DL4J_ENTRIES.contains(e.getName())) continue; // e.g. no normalizer or preprocessor: never written
-                zip.putNextEntry(new ZipEntry(e.getName()));
-                if (e.getName().equals("configuration.json")) {
-                    // stock layer names only: the checkpoint restores in plain DL4J and on any backend
-                    zip.write(FastLstm.portable(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
-                } else {
-                    in.transferTo(zip);
-                }
-                zip.closeEntry();
-            }
-        }
-        ObjectNode vocabJson = JSON.createObjectNode();
-        if (vocab instanceof CharVocabulary chars) {
-            vocabJson.put("type", "char");
-            var arr = vocabJson.putArray("codePoints");
-            for (int cp : chars.codePoints()) arr.add(cp);
-        } else {
-            WordVocabulary words = (WordVocabulary) vocab;
-            vocabJson.put("type", "word");
-            vocabJson.put("lowercase", words.lowercase());
-            var arr = vocabJson.putArray("tokens");
-            words.tokens().forEach(arr::add);
-        }
-        putEntry(zip, VOCABULARY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(vocabJson));
-        putEntry(zip, CONFIG, ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+        NetworkEntries.write(zip, net);
+        ZipEntries.put(zip, VOCABULARY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(vocab.toJson()));
+        ZipEntries.put(zip, CONFIG, ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
 
         ObjectNode meta = JSON.createObjectNode();
         meta.put("format", "textgen-checkpoint");
@@ -157,16 +109,10 @@ public final class Checkpoint {
         meta.put("seed", config.training().seed());
         meta.put("javaVersion", System.getProperty("java.version"));
         meta.set("state", JSON.valueToTree(state));
-        putEntry(zip, META, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
-        if (carried != null && !carried.isEmpty()) putEntry(zip, CARRIED, CarriedState.encode(carried));
+        ZipEntries.put(zip, META, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
+        if (carried != null && !carried.isEmpty()) ZipEntries.put(zip, CARRIED, CarriedState.encode(carried));
         zip.finish();
         zip.flush();
-    }
-
-    private static void putEntry(ZipOutputStream zip, String name, byte[] bytes) throws IOException {
-        zip.putNextEntry(new ZipEntry(name));
-        zip.write(bytes);
-        zip.closeEntry();
     }
 
     /** A checkpoint file, or a run directory (then its best checkpoint). */
@@ -198,7 +144,7 @@ public final class Checkpoint {
             Enumeration<? extends ZipEntry> entries = zip.entries();
             while (entries.hasMoreElements()) {
                 ZipEntry e = entries.nextElement();
-                if (e.getName().equals("preprocessor.bin") || e.getName().equals("normalizer.bin") || isJavaSerialized(zip, e)) {
+                if (e.getName().equals("preprocessor.bin") || e.getName().equals("normalizer.bin") || ZipEntries.isJavaSerialized(zip, e)) {
                     throw TextgenException.usage(name + " contains a Java-serialized entry '" + e.getName()
                             + "': refused, textgen never deserializes Java objects");
                 }
@@ -208,7 +154,7 @@ public final class Checkpoint {
                     throw TextgenException.usage(name + " has no '" + required + "' entry: not a textgen checkpoint, or damaged");
                 }
             }
-            JsonNode meta = readJson(zip, META, name);
+            JsonNode meta = ZipEntries.readJson(zip, META, name);
             if (!"textgen-checkpoint".equals(meta.path("format").asText())) {
                 throw TextgenException.usage(name + ": " + META + " does not describe a textgen checkpoint");
             }
@@ -217,10 +163,10 @@ public final class Checkpoint {
                 throw TextgenException.usage(name + " has format version " + meta.path("formatVersion")
                         + ", this textgen reads version " + FORMAT_VERSION);
             }
-            Vocabulary vocab = readVocabulary(readJson(zip, VOCABULARY, name), name);
-            RunConfig config = ConfigLoader.fromStoredYaml(readText(zip, CONFIG), name + " " + CONFIG);
+            Vocabulary vocab = readVocabulary(ZipEntries.readJson(zip, VOCABULARY, name), name);
+            RunConfig config = ConfigLoader.fromStoredYaml(ZipEntries.readText(zip, CONFIG), name + " " + CONFIG);
             TrainingState state = trainingState(meta.path("state"), name);
-            MultiLayerNetwork net = restore(zip, withUpdater, fastLayers, name);
+            MultiLayerNetwork net = NetworkEntries.restore(zip, withUpdater, fastLayers, name);
             long nOut = net.layerSize(net.getnLayers() - 1);
             long nIn = net.layerInputSize(0);
             if (nOut != vocab.size() || nIn != vocab.size()) {
@@ -228,14 +174,14 @@ public final class Checkpoint {
                         + nIn + " inputs and predicts " + nOut + " classes");
             }
             Map<Integer, Map<String, INDArray>> carried = zip.getEntry(CARRIED) == null ? Map.of()
-                    : CarriedState.decode(readBytes(zip, CARRIED, 64L << 20), net, config.training().batchSize(), name);
+                    : CarriedState.decode(ZipEntries.readBytes(zip, CARRIED, 64L << 20), net, config.training().batchSize(), name);
             return new Loaded(net, vocab, config, state, carried, meta, path);
         } catch (TextgenException e) {
             throw e;
         } catch (ZipException e) {
-            throw TextgenException.usage(name + " is not a readable zip (truncated or not a checkpoint): " + oneLine(e));
+            throw TextgenException.usage(name + " is not a readable zip (truncated or not a checkpoint): " + TextgenException.oneLine(e));
         } catch (IOException | RuntimeException e) {
-            throw TextgenException.usage(name + " cannot be read: " + oneLine(e));
+            throw TextgenException.usage(name + " cannot be read: " + TextgenException.oneLine(e));
         }
     }
 
@@ -259,126 +205,14 @@ public final class Checkpoint {
         return n == null || n.isNull() ? absent : n.asDouble(absent);
     }
 
-    /** Largest network textgen loads (4 GiB of float32 parameters would not fit the memory it runs in anyway). */
-    private static final long MAX_PARAMS = 1L << 30;
-
-    /**
-     * Restores the network as DL4J's ModelSerializer would (configuration, parameters, updater state), but checks
-     * every size first: the parameter count the configuration implies must be plausible, the entries must hold
-     * exactly that many floats, and arrays are rebuilt from their data alone, never from the shape header stored
-     * beside it (a damaged header made DL4J read past its buffer and crash the JVM; found by FuzzTest).
-     */
-    private static MultiLayerNetwork restore(ZipFile zip, boolean withUpdater, boolean fastLayers, String name) throws IOException {
-        org.deeplearning4j.nn.conf.MultiLayerConfiguration conf;
-        long params = 0;
-        try {
-            conf = org.deeplearning4j.nn.conf.MultiLayerConfiguration.fromJson(readText(zip, "configuration.json"));
-            for (org.deeplearning4j.nn.conf.NeuralNetConfiguration c : conf.getConfs()) {
-                long n = c.getLayer().initializer().numParams(c);
-                if (n < 0 || n > MAX_PARAMS) { params = -1; break; }
-                params += n;
-                if (params > MAX_PARAMS) break;
-            }
-        } catch (RuntimeException e) {
-            throw TextgenException.usage(name + ": configuration.json is not a network configuration DL4J understands: " + oneLine(e));
-        }
-        if (params <= 0 || params > MAX_PARAMS) {
-            throw TextgenException.usage(name + ": configuration.json describes " + params + " parameters: implausible, refused");
-        }
-        try {
-            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withLstm(conf, fastLayers));
-            net.init(floats(zip, "coefficients.bin", params, name), false);
-            if (withUpdater && zip.getEntry("updaterState.bin") != null) {
-                INDArray view = net.getUpdater().getStateViewArray();
-                long n = view == null ? 0 : view.length();
-                if (n > 0) net.getUpdater().setStateViewArray(net, floats(zip, "updaterState.bin", n, name), false);
-            }
-            return net;
-        } catch (TextgenException e) {
-            throw e;
-        } catch (Exception | OutOfMemoryError e) {
-            throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + oneLine(e));
-        }
-    }
-
-    /** A float32 row vector of exactly {@code n} values from an entry written by Nd4j.write. */
-    private static INDArray floats(ZipFile zip, String entry, long n, String name) throws IOException {
-        byte[] bytes = readBytes(zip, entry, n * 4 + (1 << 16));
-        if (bytes.length < n * 4 || bytes.length > n * 4 + (1 << 16)) {
-            throw TextgenException.usage(name + ": " + entry + " holds " + bytes.length + " bytes, not the " + n * 4
-                    + " that " + n + " float parameters need: damaged");
-        }
-        org.nd4j.linalg.api.buffer.DataBuffer data;
-        try {
-            data = org.nd4j.linalg.factory.Nd4j.read(new java.io.DataInputStream(new ByteArrayInputStream(bytes))).data();
-        } catch (RuntimeException | OutOfMemoryError e) {
-            throw TextgenException.usage(name + ": " + entry + " is damaged: " + oneLine(e));
-        }
-        if (data == null || data.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT || data.length() != n) {
-            throw TextgenException.usage(name + ": " + entry + " does not hold " + n + " float32 values: damaged");
-        }
-        return org.nd4j.linalg.factory.Nd4j.create(data.asFloat(), new long[]{1, n}, 'c');
-    }
-
-    private static boolean isJavaSerialized(ZipFile zip, ZipEntry e) throws IOException {
-        try (InputStream in = zip.getInputStream(e)) {
-            byte[] head = in.readNBytes(2);
-            return head.length == 2 && (head[0] & 0xff) == 0xAC && (head[1] & 0xff) == 0xED;
-        }
-    }
-
     private static Vocabulary readVocabulary(JsonNode json, String name) {
-        String type = json.path("type").asText();
+        Vocabulary vocab;
         try {
-            if ("word".equals(type)) {
-                JsonNode tokens = json.path("tokens");
-                if (!tokens.isArray() || !json.path("lowercase").isBoolean())
-                    throw new IllegalArgumentException("a word vocabulary needs a tokens list and a lowercase flag");
-                java.util.List<String> list = new java.util.ArrayList<>();
-                for (JsonNode t : tokens) {
-                    if (!t.isTextual()) throw new IllegalArgumentException("token " + list.size() + " is not a string");
-                    list.add(t.asText());
-                }
-                return new WordVocabulary(list, json.path("lowercase").asBoolean());
-            }
-            JsonNode cps = json.path("codePoints");
-            if (!"char".equals(type) || !cps.isArray() || cps.size() < 2) {
-                throw TextgenException.usage(name + ": " + VOCABULARY + " is neither a character nor a word vocabulary");
-            }
-            int[] codePoints = new int[cps.size()];
-            for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt(-1);
-            return new CharVocabulary(codePoints);
+            vocab = Vocabulary.fromJson(json);
         } catch (IllegalArgumentException e) {
             throw TextgenException.usage(name + ": " + VOCABULARY + " is invalid: " + e.getMessage());
         }
-    }
-
-    private static JsonNode readJson(ZipFile zip, String entry, String name) throws IOException {
-        try {
-            return JSON.readTree(readText(zip, entry));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw TextgenException.usage(name + ": " + entry + " is not valid JSON");
-        }
-    }
-
-    private static String readText(ZipFile zip, String entry) throws IOException {
-        return new String(readBytes(zip, entry, 16 << 20), StandardCharsets.UTF_8);
-    }
-
-    /** An entry's bytes, at most {@code limit} whatever its header claims (a damaged size field cannot exhaust memory). */
-    private static byte[] readBytes(ZipFile zip, String entry, long limitBytes) throws IOException {
-        ZipEntry e = zip.getEntry(entry);
-        int limit = (int) Math.min(Integer.MAX_VALUE - 16, limitBytes);
-        if (e.getSize() > limit) throw TextgenException.usage("entry " + entry + " is implausibly large");
-        try (InputStream in = zip.getInputStream(e)) {
-            byte[] bytes = in.readNBytes(limit);
-            if (in.read() != -1) throw TextgenException.usage("entry " + entry + " is implausibly large");
-            return bytes;
-        }
-    }
-
-    private static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.replaceAll("\\s+", " ").trim();
+        if (vocab == null) throw TextgenException.usage(name + ": " + VOCABULARY + " is neither a character nor a word vocabulary");
+        return vocab;
     }
 }

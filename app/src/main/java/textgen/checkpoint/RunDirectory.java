@@ -1,6 +1,7 @@
 package textgen.checkpoint;
 
 import textgen.TextgenException;
+import textgen.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -74,10 +75,11 @@ public final class RunDirectory implements AutoCloseable {
         return locked(dir, () -> {
             if (!Files.isRegularFile(dir.resolve(LATEST)))
                 throw TextgenException.usage("--resume " + dir + ": no " + LATEST + " in it (not a run directory, or no checkpoint was written yet)");
+            // temporary files of a save that a crash interrupted (the lock says no live writer owns them): never a
+            // checkpoint, safe to delete
             try (var files = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) files::iterator) {
-                    String n = p.getFileName().toString();
-                    if (n.startsWith(".") && n.endsWith(".tmp")) Files.deleteIfExists(p);
+                    if (AtomicFiles.isTemporary(p)) Files.deleteIfExists(p);
                 }
             } catch (IOException e) {
                 throw TextgenException.usage("--resume " + dir + ": cannot list the run directory: " + e.getMessage());
@@ -198,17 +200,9 @@ public final class RunDirectory implements AutoCloseable {
 
     /** Points {@code link} at {@code target}'s content: a hard link renamed into place, or an atomic copy. */
     void linkAtomically(Path target, Path link) {
-        Path tmp = null;
         try {
-            tmp = dir.resolve("." + link.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp");
-            Files.createLink(tmp, target);
-            Files.move(tmp, link, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.replaceWithLink(target, link);
         } catch (IOException | UnsupportedOperationException e) {
-            try {
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // fall through to the copy
-            }
             copyAtomically(target, link);
         }
     }
@@ -218,29 +212,14 @@ public final class RunDirectory implements AutoCloseable {
         replaceAtomically(dir.resolve(name), "file", tmp -> Files.write(tmp, content));
     }
 
-    private interface Fill {
-        void into(Path tmp) throws IOException;
-    }
-
     /**
-     * Replaces {@code to} with what {@code fill} writes into a temporary sibling, flushed to disk and renamed over
-     * {@code to}: {@code to} is always a whole file. On failure the temporary file is removed and {@code to} untouched.
+     * Replaces {@code to} with what {@code content} writes ({@link AtomicFiles#replace}): {@code to} is always a whole
+     * file. On failure {@code to} is untouched.
      */
-    private static void replaceAtomically(Path to, String what, Fill fill) {
-        Path tmp = null;
+    private static void replaceAtomically(Path to, String what, AtomicFiles.Content content) {
         try {
-            tmp = temporarySibling(to);
-            fill.into(tmp);
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.replace(to, content);
         } catch (IOException e) {
-            try {
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // report the write failure
-            }
             throw TextgenException.runtime("could not write " + to + ": " + e.getMessage()
                     + (Files.exists(to) ? " (the previous " + what + " there is intact)" : ""), e);
         }
@@ -261,22 +240,6 @@ public final class RunDirectory implements AutoCloseable {
     /** Copies {@code from} over {@code to} through a temporary file, so {@code to} is always a whole file. */
     public void copyAtomically(Path from, Path to) {
         replaceAtomically(to, "checkpoint", tmp -> Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
-    }
-
-    /**
-     * A new empty file beside {@code target} (same directory, so a rename onto {@code target} is atomic), created with
-     * the usual permissions (Files.createTempFile would make it owner-only).
-     */
-    static Path temporarySibling(Path target) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(System.nanoTime() ^ attempt) + ".tmp");
-            try {
-                return Files.createFile(tmp);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (attempt > 100) throw e;
-            }
-        }
     }
 
     public void writeText(String name, String text) {

@@ -13,7 +13,6 @@ import textgen.checkpoint.RunDirectory;
 import textgen.checkpoint.TrainingState;
 import textgen.config.ConfigLoader;
 import textgen.corpus.Vocabulary;
-import textgen.corpus.WordVocabulary;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -82,7 +81,7 @@ final class InspectCommand implements Callable<Integer> {
         Vocabulary v = c.vocabulary();
         String unit = v.shortUnit();
         out.printf(Locale.ROOT, "  model             %s, %,d parameters, vocabulary %,d %ss%s%n", c.config().model().describe(),
-                c.network().numParams(), v.size(), v.unit(), v instanceof WordVocabulary w && w.lowercase() ? " (lowercased)" : "");
+                c.network().numParams(), v.size(), v.unit(), v.lowercase() ? " (lowercased)" : "");
         out.printf(Locale.ROOT, "  seed              %d%n", c.config().training().seed());
         out.printf(Locale.ROOT, "  state             iteration %,d, epoch %d batch %d, %,d %ss seen, %.0f s%n", s.iteration(), s.epoch(),
                 s.batchInEpoch(), s.tokensSeen(), v.unit(), s.elapsedSeconds());

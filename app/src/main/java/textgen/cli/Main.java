@@ -43,7 +43,7 @@ public final class Main {
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
             String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();
-            err.println(cmd + ": " + oneLine(ex.getMessage()) + " (see '" + cmd + " --help')");
+            err.println(cmd + ": " + TextgenException.oneLine(ex.getMessage()) + " (see '" + cmd + " --help')");
             if (trace) ex.printStackTrace(err);
             err.flush();
             return TextgenException.USAGE;
@@ -52,10 +52,10 @@ public final class Main {
             out.flush();
             int code;
             if (ex instanceof TextgenException te) {
-                err.println("textgen: " + oneLine(te.getMessage()));
+                err.println("textgen: " + TextgenException.oneLine(te.getMessage()));
                 code = te.exitCode();
             } else {
-                err.println("textgen: internal error: " + oneLine(String.valueOf(ex)) + (trace ? "" : " (run with --stacktrace for details)"));
+                err.println("textgen: internal error: " + TextgenException.oneLine(String.valueOf(ex)) + (trace ? "" : " (run with --stacktrace for details)"));
                 code = TextgenException.RUNTIME;
             }
             if (trace) ex.printStackTrace(err);
@@ -65,7 +65,7 @@ public final class Main {
         cl.setExecutionStrategy(parsed -> {
             String refused = gpu.refusal(parsed); // on the CUDA build: before anything starts ND4J
             if (refused != null) {
-                err.println("textgen: " + oneLine(refused));
+                err.println("textgen: " + TextgenException.oneLine(refused));
                 err.flush();
                 return TextgenException.USAGE;
             }
@@ -100,14 +100,10 @@ public final class Main {
             nd4j |= t instanceof UnsatisfiedLinkError || t.getClass().getName().startsWith("org.nd4j.")
                     || String.valueOf(t.getMessage()).contains("org.nd4j.linalg.factory.Nd4j");
         }
-        if (!nd4j) return "internal error: " + oneLine(String.valueOf(e));
+        if (!nd4j) return "internal error: " + TextgenException.oneLine(String.valueOf(e));
         String backend = textgen.model.Backend.configuredBackend();
-        return "ND4J's " + backend + " backend did not start: " + oneLine(textgen.model.GpuCheck.shortPaths(root.getMessage()))
+        return "ND4J's " + backend + " backend did not start: " + TextgenException.oneLine(textgen.model.GpuCheck.shortPaths(root.getMessage()))
                 + ("cuda".equals(backend) ? " (the CUDA build needs the NVIDIA driver and the CUDA 11.6 runtime: see README, GPU)"
                 : " (its native libraries for this platform are missing or do not load here)");
-    }
-
-    static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").trim();
     }
 }

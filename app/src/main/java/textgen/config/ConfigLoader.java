@@ -94,9 +94,9 @@ public final class ConfigLoader {
             return yaml.compose(reader);
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
-            throw TextgenException.usage(origin + ":" + line + ": not valid YAML: " + oneLine(e.getProblem()));
+            throw TextgenException.usage(origin + ":" + line + ": not valid YAML: " + TextgenException.oneLine(e.getProblem()));
         } catch (YAMLException e) {
-            throw TextgenException.usage(origin + ": not valid YAML: " + oneLine(e.getMessage()));
+            throw TextgenException.usage(origin + ": not valid YAML: " + TextgenException.oneLine(e.getMessage()));
         }
     }
 
@@ -213,9 +213,5 @@ public final class ConfigLoader {
         DumperOptions opts = new DumperOptions();
         opts.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
         return new Yaml(opts).dump(nested);
-    }
-
-    private static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s+", " ").trim();
     }
 }

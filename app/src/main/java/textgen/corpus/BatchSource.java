@@ -1,14 +1,11 @@
 package textgen.corpus;
 
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import textgen.TextgenException;
 import textgen.config.RunConfig.Sampling;
+import textgen.tensor.TokenTensors;
 
-import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 
 /**
@@ -96,75 +93,9 @@ public final class BatchSource {
         return starts;
     }
 
+    /** Features (one-hot, or ids for an embedding layer) and next-token labels (one-hot) for rows starting at {@code starts}. */
     private DataSet rows(int[] starts) {
-        if (!indexInput) return oneHot(ids, starts, length, vocabSize);
-        int[][] rows = new int[starts.length][];
-        java.util.Arrays.fill(rows, ids);
-        return new DataSet(indexRows(rows, starts, length), nextTokens(ids, starts, length, vocabSize));
-    }
-
-    /** Token ids as features for an embedding layer: row r holds ids[r][starts[r] .. starts[r]+n), shape [rows, 1, n]. */
-    public static INDArray indexRows(int[][] ids, int[] starts, int n) {
-        float[] x = new float[ids.length * n];
-        for (int r = 0; r < ids.length; r++) {
-            for (int t = 0; t < n; t++) x[r * n + t] = ids[r][starts[r] + t];
-        }
-        return detached(x, ids.length, 1, n);
-    }
-
-    /**
-     * Features and labels for rows starting at {@code starts}, built in bulk (no per-element ND4J calls). Both are
-     * [rows, vocab, length] arrays laid out time-major in memory ([length, rows, vocab] row-major, permuted), the
-     * layout the LSTM layers read without a transpose.
-     */
-    public static DataSet oneHot(int[] ids, int[] starts, int length, int vocabSize) {
-        int rows = starts.length;
-        float[] x = new float[rows * vocabSize * length];
-        for (int t = 0; t < length; t++) {
-            for (int b = 0; b < rows; b++) x[(t * rows + b) * vocabSize + ids[starts[b] + t]] = 1f;
-        }
-        return new DataSet(timeMajor(x, rows, vocabSize, length), nextTokens(ids, starts, length, vocabSize));
-    }
-
-    /** Labels: the token after each input position, one-hot, laid out like {@link #oneHot}'s arrays. */
-    private static INDArray nextTokens(int[] ids, int[] starts, int length, int vocabSize) {
-        int rows = starts.length;
-        float[] y = new float[rows * vocabSize * length];
-        for (int t = 0; t < length; t++) {
-            for (int b = 0; b < rows; b++) y[(t * rows + b) * vocabSize + ids[starts[b] + t + 1]] = 1f;
-        }
-        return timeMajor(y, rows, vocabSize, length);
-    }
-
-    /** One-hot input for a single row of ids, shape [1, vocab, n]. */
-    public static INDArray oneHotInput(int[] ids, int from, int n, int vocabSize) {
-        return oneHotRows(new int[][]{ids}, from, n, vocabSize);
-    }
-
-    /** One-hot input for several rows, row r taking ids[r][from .. from+n), shape [rows, vocab, n] (time-major in memory). */
-    public static INDArray oneHotRows(int[][] ids, int from, int n, int vocabSize) {
-        int rows = ids.length;
-        float[] x = new float[rows * vocabSize * n];
-        for (int t = 0; t < n; t++) {
-            for (int r = 0; r < rows; r++) x[(t * rows + r) * vocabSize + ids[r][from + t]] = 1f;
-        }
-        return timeMajor(x, rows, vocabSize, n);
-    }
-
-    /** [rows, vocab, n] over time-major data [n, rows, vocab]. */
-    private static INDArray timeMajor(float[] data, int rows, int vocabSize, int n) {
-        return detached(data, n, rows, vocabSize).permute(1, 2, 0);
-    }
-
-    /** A row-major array of {@code shape} holding {@code data}, copied in bulk, outside any workspace. */
-    private static INDArray detached(float[] data, long... shape) {
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
-            FloatBuffer fb = a.data().asNioFloat();
-            fb.put(fb.position(), data, 0, data.length);
-            // written through host memory: on CUDA the device copy is stale until the allocator is told (no-op on CPU)
-            Nd4j.getAffinityManager().tagLocation(a, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
-            return a;
-        }
+        INDArray features = indexInput ? TokenTensors.ids(ids, starts, length) : TokenTensors.oneHot(ids, starts, 0, length, vocabSize);
+        return new DataSet(features, TokenTensors.oneHot(ids, starts, 1, length, vocabSize));
     }
 }

@@ -1,5 +1,8 @@
 package textgen.corpus;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import textgen.TextgenException;
 
 import java.util.Arrays;
@@ -29,6 +32,24 @@ public final class CharVocabulary extends Vocabulary {
 
     public static CharVocabulary of(String text) {
         return new CharVocabulary(text.codePoints().distinct().sorted().toArray());
+    }
+
+    /** Null unless {@code json} has at least 2 code points (see {@link Vocabulary#fromJson}). */
+    static CharVocabulary read(JsonNode json) {
+        JsonNode cps = json.path("codePoints");
+        if (!cps.isArray() || cps.size() < 2) return null;
+        int[] codePoints = new int[cps.size()];
+        for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt(-1);
+        return new CharVocabulary(codePoints);
+    }
+
+    @Override
+    public ObjectNode toJson() {
+        ObjectNode json = JsonNodeFactory.instance.objectNode();
+        json.put("type", "char");
+        var arr = json.putArray("codePoints");
+        for (int cp : codePoints) arr.add(cp);
+        return json;
     }
 
     @Override
@@ -102,6 +123,13 @@ public final class CharVocabulary extends Vocabulary {
                     + describe(unknown) + " (use --unknown skip to drop them)");
         }
         return n == ids.length ? ids : Arrays.copyOf(ids, n);
+    }
+
+    @Override
+    public String describeMissing(String text) {
+        Set<Integer> unknown = new LinkedHashSet<>();
+        text.codePoints().filter(cp -> !contains(cp)).forEach(unknown::add);
+        return unknown.isEmpty() ? null : describe(unknown);
     }
 
     /** Human-readable list of code points, e.g. 'é' (U+00E9), '\n' (U+000A); at most 10 shown. */

@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
-import java.util.Set;
 
 /**
  * A corpus decoded once and encoded to token ids: training ids, validation ids and the vocabulary.
@@ -43,18 +41,12 @@ public record Corpus(Vocabulary vocabulary, int[] train, int[] validation, Strin
         if (config.validationPath() == null) return split(vocab, ids, config.validationFraction(), name, sha, codePoints);
         Path valPath = Path.of(config.validationPath());
         String val = TextFile.read(valPath, "validation text");
-        int[] valIds;
-        if (fixed != null || vocab instanceof WordVocabulary) {
-            valIds = vocab.encode(val, policy, "validation text " + valPath);
-        } else {
-            valIds = vocab.encode(val, true, "validation text " + valPath);
-            if (valIds.length != val.codePointCount(0, val.length())) {
-                Set<Integer> unknownChars = new LinkedHashSet<>();
-                val.codePoints().filter(cp -> !((CharVocabulary) vocab).contains(cp)).forEach(unknownChars::add);
-                throw TextgenException.usage("validation text " + valPath + " has characters that never occur in corpus " + path
-                        + ": " + CharVocabulary.describe(unknownChars) + " (a model cannot predict them; remove them or add them to the corpus)");
-            }
+        String missing = fixed == null ? vocab.describeMissing(val) : null;
+        if (missing != null) {
+            throw TextgenException.usage("validation text " + valPath + " has characters that never occur in corpus " + path
+                    + ": " + missing + " (a model cannot predict them; remove them or add them to the corpus)");
         }
+        int[] valIds = vocab.encode(val, policy, "validation text " + valPath);
         if (valIds.length < 2) throw TextgenException.usage("validation text " + valPath + " has fewer than 2 " + units);
         if (ids.length < 2) throw TextgenException.usage(name + " has fewer than 2 " + units + " the vocabulary knows");
         return new Corpus(vocab, ids, valIds, sha, codePoints);
@@ -98,20 +90,15 @@ public record Corpus(Vocabulary vocabulary, int[] train, int[] validation, Strin
         return vocab;
     }
 
-    /**
-     * Refuses one-hot input over a large word vocabulary: an input matrix of vocabulary x 4 hidden units that an
-     * embedding does with a lookup.
-     */
+    /** Refuses one-hot input over a vocabulary larger than its kind allows ({@link Vocabulary#maxOneHotSize}). */
     public void requireInput(textgen.config.RunConfig.ModelConfig model) {
-        if (vocabulary instanceof WordVocabulary && !model.embedding() && vocabulary.size() > MAX_ONEHOT_WORDS) {
+        if (!model.embedding() && vocabulary.size() > vocabulary.maxOneHotSize()) {
             throw TextgenException.usage(String.format(java.util.Locale.ROOT,
                     "a word vocabulary of %,d tokens with model.input onehot: one-hot input over more than %,d words is refused "
                             + "(slow and memory-hungry); set model.input: embedding (and model.embeddingSize), or cap corpus.maxVocabulary",
-                    vocabulary.size(), MAX_ONEHOT_WORDS));
+                    vocabulary.size(), vocabulary.maxOneHotSize()));
         }
     }
-
-    public static final int MAX_ONEHOT_WORDS = 2000;
 
     public static String sha256(String text) {
         try {

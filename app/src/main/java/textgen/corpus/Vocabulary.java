@@ -1,8 +1,12 @@
 package textgen.corpus;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 /**
  * A model's token vocabulary: what its ids mean, how text becomes ids and ids become text. Characters
- * ({@link CharVocabulary}, Unicode code points) or words ({@link WordVocabulary}, with {@code <unk>}).
+ * ({@link CharVocabulary}, Unicode code points) or words ({@link WordVocabulary}, with {@code <unk>}). What differs
+ * between the two is asked of the vocabulary (a method here), never by testing its class.
  */
 public abstract sealed class Vocabulary permits CharVocabulary, WordVocabulary {
 
@@ -11,7 +15,40 @@ public abstract sealed class Vocabulary permits CharVocabulary, WordVocabulary {
         return CharVocabulary.of(text);
     }
 
+    /**
+     * Reads the coding {@link #toJson} writes (a checkpoint's {@code vocabulary.json}); null when {@code json} is neither
+     * a character nor a word vocabulary. Contents that break a vocabulary's rules are an IllegalArgumentException.
+     */
+    public static Vocabulary fromJson(JsonNode json) {
+        return switch (json.path("type").asText()) {
+            case "word" -> WordVocabulary.read(json);
+            case "char" -> CharVocabulary.read(json);
+            default -> null;
+        };
+    }
+
+    /** This vocabulary as JSON: {@code {"type": "char", "codePoints": [...]}} or {@code {"type": "word", "lowercase": b, "tokens": [...]}}. */
+    public abstract ObjectNode toJson();
+
     public abstract int size();
+
+    /** Whether words are lowercased before they are looked up (never for characters). */
+    public boolean lowercase() {
+        return false;
+    }
+
+    /** The largest size of this kind of vocabulary that one-hot input is allowed for (an embedding has no limit). */
+    public int maxOneHotSize() {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
+     * The tokens of {@code text} this vocabulary has no id for, not even {@code <unk>}, listed for a message; null
+     * when there are none (always for words: what they lack is read as {@code <unk>}).
+     */
+    public String describeMissing(String text) {
+        return null;
+    }
 
     /** The token's text: a character, or a word ({@code "\n"} for the newline token, {@code <unk>} for the unknown one). */
     public abstract String token(int id);

@@ -1,5 +1,8 @@
 package textgen.corpus;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import textgen.TextgenException;
 
 import java.util.ArrayList;
@@ -28,6 +31,7 @@ import java.util.stream.Collectors;
 public final class WordVocabulary extends Vocabulary {
     public static final String UNK = "<unk>";
     public static final String NEWLINE = "\n";
+    public static final int MAX_ONEHOT = 2000;
 
     private final String[] tokens;
     private final boolean lowercase;
@@ -44,6 +48,29 @@ public final class WordVocabulary extends Vocabulary {
             if (t == null || t.isEmpty()) throw new IllegalArgumentException("token " + i + " is empty");
             if (index.put(t, i) != null) throw new IllegalArgumentException("token '" + t + "' occurs twice");
         }
+    }
+
+    /** See {@link Vocabulary#fromJson}. */
+    static WordVocabulary read(JsonNode json) {
+        JsonNode tokens = json.path("tokens");
+        if (!tokens.isArray() || !json.path("lowercase").isBoolean())
+            throw new IllegalArgumentException("a word vocabulary needs a tokens list and a lowercase flag");
+        List<String> list = new ArrayList<>();
+        for (JsonNode t : tokens) {
+            if (!t.isTextual()) throw new IllegalArgumentException("token " + list.size() + " is not a string");
+            list.add(t.asText());
+        }
+        return new WordVocabulary(list, json.path("lowercase").asBoolean());
+    }
+
+    @Override
+    public ObjectNode toJson() {
+        ObjectNode json = JsonNodeFactory.instance.objectNode();
+        json.put("type", "word");
+        json.put("lowercase", lowercase);
+        var arr = json.putArray("tokens");
+        for (String t : tokens) arr.add(t);
+        return json;
     }
 
     /**
@@ -117,8 +144,15 @@ public final class WordVocabulary extends Vocabulary {
         };
     }
 
+    @Override
     public boolean lowercase() {
         return lowercase;
+    }
+
+    /** One-hot input over more words than this is refused: an input matrix of vocabulary x 4 hidden units that an embedding does with a lookup. */
+    @Override
+    public int maxOneHotSize() {
+        return MAX_ONEHOT;
     }
 
     public List<String> tokens() {

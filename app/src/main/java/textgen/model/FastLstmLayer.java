@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import textgen.tensor.HostArrays;
 
 import java.nio.FloatBuffer;
 import java.util.Map;
@@ -100,8 +101,8 @@ public class FastLstmLayer extends LSTM {
 
     private void storeLast(Map<String, INDArray> into) {
         long[] shape = {kernel.batch(), hidden()};
-        into.put(STATE_KEY_PREV_ACTIVATION, NdCopy.detached(kernel.lastH(), shape));
-        into.put(STATE_KEY_PREV_MEMCELL, NdCopy.detached(kernel.lastC(), shape));
+        into.put(STATE_KEY_PREV_ACTIVATION, HostArrays.detached(kernel.lastH(), shape));
+        into.put(STATE_KEY_PREV_MEMCELL, HostArrays.detached(kernel.lastC(), shape));
     }
 
     @Override
@@ -166,7 +167,7 @@ public class FastLstmLayer extends LSTM {
         INDArray dbView = gradientViews.get(LSTMParamInitializer.BIAS_KEY);
         FloatBuffer dbDense = NdCopy.dense(dbView);
         if (dbDense != null) dbDense.put(0, kernel.db);
-        else dbView.assign(NdCopy.detached(kernel.db, dbView.shape()));
+        else dbView.assign(HostArrays.detached(kernel.db, dbView.shape()));
         g.gradientForVariable().put(LSTMParamInitializer.BIAS_KEY, dbView);
 
         INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);

@@ -24,6 +24,9 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
  *
  * <p>Layouts are row-major and time-major: row {@code t*B + b} holds time step t of sequence b.
  * {@code W} is stored as DL4J stores it ('f' order [nIn, 4H], i.e. row-major [4H, nIn]); so is {@code RW}.
+ *
+ * <p>Over 300 lines because forward, backward and the gate loops share the parameter, gradient and activation buffers
+ * above, in these layouts; split apart, each part would have to expose them to the others.
  */
 final class LstmKernel {
     private final int nIn;

@@ -3,9 +3,8 @@ package textgen.model;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import textgen.tensor.HostArrays;
 
 import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
@@ -41,34 +40,9 @@ final class NdCopy {
      */
     static INDArray write(float[] data, long[] shape, DataType dataType, ArrayType type, LayerWorkspaceMgr mgr) {
         INDArray out = mgr.createUninitialized(type, dataType, shape, 'c');
-        if (dataType == DataType.FLOAT) fill(out, data);
-        else out.assign(detached(data, shape));
+        if (dataType == DataType.FLOAT) HostArrays.fill(out, data);
+        else out.assign(HostArrays.detached(data, shape));
         return out;
-    }
-
-    /** A new row-major array outside any workspace (e.g. RNN state kept between calls). */
-    static INDArray detached(float[] data, long[] shape) {
-        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
-            fill(out, data);
-            return out;
-        }
-    }
-
-    private static void fill(INDArray out, float[] data) {
-        if (out.isView() || out.length() != data.length) throw new IllegalStateException("expected a fresh array of " + data.length);
-        FloatBuffer fb = out.data().asNioFloat();
-        fb.put(fb.position(), data, 0, data.length);
-        hostWritten(out);
-        Reference.reachabilityFence(out);
-    }
-
-    /**
-     * Arrays written through {@code data().asNio...()} were changed in host memory only: on the CUDA backend the device
-     * copy stays stale until the allocator is told (asNio syncs host from device, never back). A no-op on CPU.
-     */
-    static void hostWritten(INDArray a) {
-        Nd4j.getAffinityManager().tagLocation(a, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
     }
 
     /**
@@ -133,7 +107,7 @@ final class NdCopy {
         } else {
             float[] v = new float[n];
             src.get(0, v);
-            dst.assign(detached(v, dst.shape()));
+            dst.assign(HostArrays.detached(v, dst.shape()));
         }
     }
 
@@ -153,7 +127,7 @@ final class NdCopy {
         } else {
             float[] v = new float[rows * cols];
             src.get(0, v);
-            view.assign(detached(v, new long[]{rows, cols}).transpose());
+            view.assign(HostArrays.detached(v, rows, cols).transpose());
         }
     }
 }

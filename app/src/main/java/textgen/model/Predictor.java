@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import textgen.tensor.TokenTensors;
 
 import java.nio.FloatBuffer;
 
@@ -109,9 +110,7 @@ public abstract class Predictor {
             float[] x; // time-major rows t*S + s: one-hot vectors, or embedding rows
             if (embedding == null) {
                 x = new float[rows * vocab];
-                for (int s = 0; s < streams; s++) {
-                    for (int t = 0; t < n; t++) x[(t * streams + s) * vocab + ids[s][from + t]] = 1f;
-                }
+                for (int s = 0; s < streams; s++) TokenTensors.oneHotRow(ids[s], from, n, s, streams, vocab, x);
             } else {
                 int e = embedding.length / vocab;
                 x = new float[rows * e];
@@ -188,8 +187,7 @@ public abstract class Predictor {
             int streams = ids.length;
             int[] starts = new int[streams];
             java.util.Arrays.fill(starts, from);
-            INDArray in = embedding(net) ? textgen.corpus.BatchSource.indexRows(ids, starts, n)
-                    : textgen.corpus.BatchSource.oneHotRows(ids, from, n, vocab);
+            INDArray in = embedding(net) ? TokenTensors.ids(ids, starts, n) : TokenTensors.oneHot(ids, from, n, vocab);
             float[] y = net.rnnTimeStep(in).dup('c').data().asFloat(); // [S, V, n]
             float[] p = new float[y.length];
             for (int s = 0; s < streams; s++) {

@@ -8,6 +8,7 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import textgen.TextgenException;
+import textgen.io.AtomicFiles;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -77,12 +77,12 @@ public final class LossChart {
             double pad = Math.max(0.05, 0.08 * (top - bottom));
             chart.getStyler().setYAxisMin(Math.max(0, Math.floor((bottom - pad) * 10) / 10)).setYAxisMax(Math.ceil((top + pad) * 10) / 10);
         }
-        Path tmp = png.resolveSibling(png.getFileName() + ".tmp");
         try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
-            }
-            Files.move(tmp, png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.replace(png, tmp -> {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                    BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+                }
+            });
         } catch (IOException e) {
             throw TextgenException.runtime("cannot write " + png + ": " + e.getMessage(), e);
         }

@@ -3,22 +3,58 @@ package textgen.train;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import textgen.TextgenException;
 import textgen.corpus.BatchSource;
+import textgen.model.Backend;
 import textgen.model.CarriedStateNetwork;
 
 import java.util.Map;
 
 /**
- * Takes a run's optimizer steps: on one network ({@link Single}), or data-parallel on several devices
- * ({@link ParallelStepRunner}). The {@link Trainer} loop is the same for both: it sets the learning rate, resets and
- * restores the carried state (all {@code batchSize} streams, whichever device holds them) and asks for one step per
- * minibatch. Evaluation and checkpoints use {@link #network()}, which holds the run's parameters and Adam state.
+ * Takes a run's optimizer steps, and owns everything about devices: on one network ({@link Single}), or data-parallel
+ * on several devices ({@link ParallelStepRunner}). The {@link Trainer} holds one runner for the whole run and points
+ * it at the network to train ({@link #train}: at the start and after every rollback); its loop is the same for any
+ * number of devices: it sets the learning rate, resets and restores the carried state (all {@code batchSize} streams,
+ * whichever device holds them) and asks for one step per minibatch. Evaluation and checkpoints use
+ * {@link #network()}, which holds the run's parameters and Adam state.
  */
 interface StepRunner extends AutoCloseable {
-    /** {@code net} trained on {@code devices} devices, each taking batchSize / devices rows of every minibatch. */
-    static StepRunner of(CarriedStateNetwork net, int devices, int batchSize) {
-        return devices == 1 ? new Single(net) : new ParallelStepRunner(net, devices, batchSize);
+    /**
+     * A runner for {@code devices} devices, each taking batchSize / devices rows of every minibatch: the one place that
+     * checks those numbers. Nothing starts until {@link #train}.
+     */
+    static StepRunner of(int devices, int batchSize) {
+        if (devices == 1) return new Single();
+        if (devices < 2) throw new IllegalArgumentException("data-parallel training needs at least 2 devices, not " + devices);
+        if (batchSize % devices != 0) throw new IllegalArgumentException(batchSize + " rows do not split over " + devices + " devices");
+        return new ParallelStepRunner(devices, batchSize);
     }
+
+    /**
+     * How many devices this machine offers: GPUs on CUDA (as ND4J's affinity manager counts them), cores on the CPU
+     * backend, where each device is a worker thread.
+     */
+    static int available() {
+        return "cpu".equals(Backend.configuredBackend()) ? Runtime.getRuntime().availableProcessors()
+                : Nd4j.getAffinityManager().getNumberOfDevices();
+    }
+
+    /** A usage error when {@code training.devices} asks for more devices than {@link #available()}. */
+    static void check(int devices) {
+        if (devices <= 1) return;
+        int available = available();
+        if (devices > available) {
+            boolean cpu = "cpu".equals(Backend.configuredBackend());
+            throw TextgenException.usage("training.devices " + devices + " is more than this machine has: " + available
+                    + (cpu ? " CPU core(s) (on the CPU backend each device is a worker thread)" : " GPU(s) visible to CUDA"));
+        }
+    }
+
+    /**
+     * Trains {@code net} from now on (a new network, or one restored after a rollback), on every device: with several,
+     * device 0 trains {@code net} itself and the others replicas of it, started afresh.
+     */
+    void train(CarriedStateNetwork net);
 
     /** The network evaluation, sampling and checkpoints use: after every step it holds the run's parameters and updater state. */
     CarriedStateNetwork network();
@@ -49,19 +85,20 @@ interface StepRunner extends AutoCloseable {
     /** Restores a state taken by {@link #trainingState()} (an empty map: zero state). */
     void restoreTrainingState(Map<Integer, Map<String, INDArray>> state);
 
-    /** Optimizer steps each device has run so far (one entry per device). */
+    /** Optimizer steps each device has run over this runner's life, whatever networks it trained (one entry per device). */
     long[] stepsPerDevice();
 
-    /** Stops the devices' worker threads, if any; the network stays usable. */
+    /** Stops the devices' worker threads, if any; the network stays usable, and {@link #train} starts them again. */
     @Override
     void close();
 
     /** One device: the network itself, on the calling thread. */
     final class Single implements StepRunner {
-        private final CarriedStateNetwork net;
+        private CarriedStateNetwork net;
         private long steps;
 
-        Single(CarriedStateNetwork net) {
+        @Override
+        public void train(CarriedStateNetwork net) {
             this.net = net;
         }
 

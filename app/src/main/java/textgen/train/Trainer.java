@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
-import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -87,23 +86,26 @@ public final class Trainer {
     private final Corpus corpus;
     private final BatchSource source;
     private final BooleanSupplier stopRequested;
-    private final Function<CarriedStateNetwork, StepRunner> runners;
+    private final StepRunner runner;
 
-    /** Checks that the corpus fits the config (a usage error if not) before anything is created on disk. */
+    /**
+     * Checks that the corpus fits the config and the machine has the devices it asks for (a usage error if not) before
+     * anything is created on disk.
+     */
     public Trainer(RunConfig config, Corpus corpus, BooleanSupplier stopRequested) {
-        this(config, corpus, stopRequested, net -> StepRunner.of(net, config.training().devices(), config.training().batchSize()));
+        this(config, corpus, stopRequested, StepRunner.of(config.training().devices(), config.training().batchSize()));
     }
 
-    /** With the step runner {@code runners} makes for a network (tests drive the loop with one of their own). */
-    Trainer(RunConfig config, Corpus corpus, BooleanSupplier stopRequested, Function<CarriedStateNetwork, StepRunner> runners) {
+    /** With {@code runner} taking the steps (tests drive the loop with one of their own). */
+    Trainer(RunConfig config, Corpus corpus, BooleanSupplier stopRequested, StepRunner runner) {
         this.config = config;
         this.tc = config.training();
         this.corpus = corpus;
         this.stopRequested = stopRequested;
-        this.runners = runners;
+        this.runner = runner;
         this.source = new BatchSource(corpus.train(), corpus.vocabulary().size(), tc.batchSize(), tc.tbpttLength(),
                 tc.sampling(), tc.seed(), config.model().embedding());
-        ParallelStepRunner.check(tc.devices());
+        StepRunner.check(tc.devices());
     }
 
     /** What one token is, in rates: "char" or "word". */
@@ -121,7 +123,7 @@ public final class Trainer {
         try {
             return loop.train();
         } finally {
-            if (loop.runner != null) loop.runner.close();
+            runner.close();
             listeners.forEach(TrainingListener::onEnd);
         }
     }
@@ -137,8 +139,6 @@ public final class Trainer {
         final long maxIterations = tc.maxIterations() > 0 ? tc.maxIterations() : Long.MAX_VALUE;
         final long totalIterations;
         final double maxSeconds = tc.maxMinutes() > 0 ? tc.maxMinutes() * 60 : Double.POSITIVE_INFINITY;
-        StepRunner runner;
-        long[] stepsBefore; // steps of the runners already replaced
         TrainingState st;
         Map<Integer, Map<String, INDArray>> carried; // the state to restore on (re)entering a position
         boolean entering = true;
@@ -190,7 +190,7 @@ public final class Trainer {
                         + " (training.maxIterations, training.maxMinutes, training.maxEpochs)");
             }
             return new Result(st.bestValLoss(), lastVal, st.iteration(), epochs, st.trainSeconds() > 0 ? st.tokensSeen() / st.trainSeconds() : 0,
-                    st.elapsedSeconds(), Files.exists(dir.best()) ? dir.best() : null, interrupted, stepsPerDevice());
+                    st.elapsedSeconds(), Files.exists(dir.best()) ? dir.best() : null, interrupted, runner.stepsPerDevice());
         }
 
         /** The learning rate for this step, and the carried state: zero at an epoch's start, restored on (re)entry, some streams restarted. */
@@ -284,25 +284,12 @@ public final class Trainer {
 
         /** Trains {@code net} from {@code state} on: the run's step runner takes it over. */
         void enter(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carriedState) {
-            if (runner != null) {
-                long[] steps = runner.stepsPerDevice();
-                if (stepsBefore == null) stepsBefore = new long[steps.length];
-                for (int d = 0; d < steps.length; d++) stepsBefore[d] += steps[d];
-                runner.close();
-                runner = null; // a runner that fails to start is not closed twice
-            }
-            runner = runners.apply(net);
+            runner.train(net);
             st = state;
             carried = carriedState;
             entering = true;
             lr = Double.NaN;
             lastSaveIteration = state.iteration();
-        }
-
-        long[] stepsPerDevice() {
-            long[] steps = runner.stepsPerDevice();
-            for (int d = 0; stepsBefore != null && d < steps.length; d++) steps[d] += stepsBefore[d];
-            return steps;
         }
 
         void nextEpoch() {

@@ -2,7 +2,8 @@ package textgen.train;
 
 import textgen.TextgenException;
 
-import java.lang.reflect.InvocationTargetException;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 
 /**
  * DL4J's training UI (score chart, parameter/update ratios, model and system pages) as a training listener: it
@@ -10,11 +11,10 @@ import java.lang.reflect.InvocationTargetException;
  *
  * <p>The implementation, {@code textgen.ui.TrainingUiServer}, and its dependencies (Vert.x, the page's JavaScript,
  * about 33 MB) are left out of builds made with {@code -Dtextgen.noui}; {@link #load()} then fails with a message
- * that says how to build them in. It is looked up by name because nothing outside {@code textgen.ui} may refer to it.
+ * that says how to build them in. Nothing outside {@code textgen.ui} may refer to it, so it is a service
+ * ({@code META-INF/services/textgen.train.TrainingUi} names it; the noui jar leaves that file out).
  */
 public interface TrainingUi extends TrainingListener, AutoCloseable {
-    String IMPLEMENTATION = "textgen.ui.TrainingUiServer";
-
     /** The message of a build without the UI. */
     String MISSING = "this textgen was built without the training UI (mvn -Dtextgen.noui); "
             + "build it with 'mvn -DskipTests package' to use --ui";
@@ -31,19 +31,19 @@ public interface TrainingUi extends TrainingListener, AutoCloseable {
 
     /** The training UI of this build (not started yet); a usage error when the build has none. */
     static TrainingUi load() {
+        Throwable failure;
         try {
-            return (TrainingUi) Class.forName(IMPLEMENTATION).getDeclaredConstructor().newInstance();
-        } catch (ClassNotFoundException e) {
-            throw TextgenException.usage(MISSING, e);
+            return ServiceLoader.load(TrainingUi.class).findFirst().orElseThrow(() -> TextgenException.usage(MISSING));
+        } catch (ServiceConfigurationError e) {
+            // no cause: the service file names a class that is not there (classes left out, as in a noui build)
+            if (e.getCause() == null) throw TextgenException.usage(MISSING, e);
+            failure = e.getCause();
         } catch (LinkageError e) {
-            throw TextgenException.usage(MISSING + " (its libraries are missing: " + e.getMessage() + ")", e);
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof LinkageError le) {
-                throw TextgenException.usage(MISSING + " (its libraries are missing: " + le.getMessage() + ")", le);
-            }
-            throw new IllegalStateException("cannot create the training UI", e.getCause());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot create the training UI", e);
+            failure = e;
         }
+        if (failure instanceof LinkageError le) {
+            throw TextgenException.usage(MISSING + " (its libraries are missing: " + le.getMessage() + ")", le);
+        }
+        throw new IllegalStateException("cannot create the training UI", failure);
     }
 }

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import textgen.TestModels;
 import textgen.config.RunConfig;
 import textgen.corpus.BatchSource;
+import textgen.tensor.TokenTensors;
 import textgen.model.CarriedStateNetwork;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -28,7 +29,7 @@ class EvaluatorTest {
         net.rnnClearPreviousState();
         double naive = 0;
         for (int i = 0; i + 1 < text.length; i++) {
-            INDArray out = net.rnnTimeStep(BatchSource.oneHotInput(text, i, 1, V));
+            INDArray out = net.rnnTimeStep(TokenTensors.oneHot(new int[][]{text}, i, 1, V));
             naive -= Math.log(out.getDouble(0, text[i + 1], 0));
         }
         assertEquals(text.length - 1, s.tokens());

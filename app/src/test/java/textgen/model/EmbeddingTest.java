@@ -8,6 +8,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import textgen.TestModels;
 import textgen.config.RunConfig;
 import textgen.corpus.BatchSource;
+import textgen.tensor.TokenTensors;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -41,7 +42,7 @@ class EmbeddingTest {
                     TestModels.training(2, 5, RunConfig.Sampling.CONSECUTIVE), V, fast));
             net.init();
             int[][] ids = {{1, 2, 3, 4, 10}, {10, 4, 3, 0, 1}};
-            INDArray expected = net.output(BatchSource.indexRows(ids, new int[]{0, 0}, 5));
+            INDArray expected = net.output(TokenTensors.ids(ids, new int[]{0, 0}, 5));
             Predictor p = Predictor.of(net);
             p.reset();
             float[] got = p.feed(ids, 0, 3);

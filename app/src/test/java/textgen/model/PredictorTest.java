@@ -4,7 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import textgen.TestModels;
 import textgen.config.RunConfig;
-import textgen.corpus.BatchSource;
+import textgen.tensor.TokenTensors;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -26,7 +26,7 @@ class PredictorTest {
         fast.setParams(stock.params().dup());
         int[][] ids = new int[S][];
         for (int s = 0; s < S; s++) ids[s] = TestModels.randomIds(N, V, 40 + s);
-        INDArray expected = stock.output(BatchSource.oneHotRows(ids, 0, N, V)); // [S, V, N], whole sequence at once
+        INDArray expected = stock.output(TokenTensors.oneHot(ids, 0, N, V)); // [S, V, N], whole sequence at once
 
         Predictor fastPredictor = Predictor.of(fast), stockPredictor = Predictor.of(stock);
         assertNotEquals(fastPredictor.getClass(), stockPredictor.getClass(), "fast network takes the fast path");
@@ -54,9 +54,9 @@ class PredictorTest {
     void fastPathLeavesTheNetworksStateAlone() {
         CarriedStateNetwork used = net(true), untouched = net(true);
         int[][] ids = {TestModels.randomIds(N, V, 7)};
-        used.rnnTimeStep(BatchSource.oneHotRows(ids, 0, 5, V));
-        untouched.rnnTimeStep(BatchSource.oneHotRows(ids, 0, 5, V));
+        used.rnnTimeStep(TokenTensors.oneHot(ids, 0, 5, V));
+        untouched.rnnTimeStep(TokenTensors.oneHot(ids, 0, 5, V));
         Predictor.of(used).feed(new int[][]{TestModels.randomIds(N, V, 8)}, 0, N);
-        assertEquals(untouched.rnnTimeStep(BatchSource.oneHotRows(ids, 5, 3, V)), used.rnnTimeStep(BatchSource.oneHotRows(ids, 5, 3, V)));
+        assertEquals(untouched.rnnTimeStep(TokenTensors.oneHot(ids, 5, 3, V)), used.rnnTimeStep(TokenTensors.oneHot(ids, 5, 3, V)));
     }
 }

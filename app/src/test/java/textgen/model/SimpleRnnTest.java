@@ -10,6 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import textgen.TestModels;
 import textgen.config.RunConfig;
 import textgen.corpus.BatchSource;
+import textgen.tensor.TokenTensors;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -50,7 +51,7 @@ class SimpleRnnTest {
     void predictorFallsBackToDl4jAndMatchesOutput() {
         CarriedStateNetwork net = NetworkFactory.create(simple("tanh"), TestModels.training(2, 5, RunConfig.Sampling.CONSECUTIVE), 9);
         int[][] ids = {{1, 2, 3, 4, 5}, {5, 4, 3, 2, 1}};
-        INDArray expected = net.output(BatchSource.oneHotRows(ids, 0, 5, 9)); // [2, 9, 5]
+        INDArray expected = net.output(TokenTensors.oneHot(ids, 0, 5, 9)); // [2, 9, 5]
         Predictor p = Predictor.of(net);
         p.reset();
         float[] got = p.feed(ids, 0, 5);

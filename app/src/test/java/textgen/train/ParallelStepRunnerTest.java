@@ -62,7 +62,9 @@ class ParallelStepRunnerTest {
         CarriedStateNetwork one = network(new Sgd(0.5), RunConfig.Sampling.CONSECUTIVE);
         INDArray init = one.params().dup();
         CarriedStateNetwork master = CarriedStateNetwork.from(one);
-        try (StepRunner single = StepRunner.of(one, 1, B); StepRunner two = StepRunner.of(master, 2, B)) {
+        try (StepRunner single = StepRunner.of(1, B); StepRunner two = StepRunner.of(2, B)) {
+            single.train(one);
+            two.train(master);
             assertInstanceOf(ParallelStepRunner.class, two);
             for (StepRunner r : List.of(single, two)) r.resetTrainingState();
             for (int k = 0; k < 6; k++) {
@@ -98,7 +100,8 @@ class ParallelStepRunnerTest {
     void replicasRunTheFastLayersOnTheirOwnStateAndEndEveryStepWithTheAveragedParameters() {
         BatchSource source = new BatchSource(TestModels.randomIds(2000, V, 12), V, B, T, RunConfig.Sampling.RANDOM, 1);
         CarriedStateNetwork master = network(null, RunConfig.Sampling.RANDOM);
-        try (ParallelStepRunner two = new ParallelStepRunner(master, 2, B)) {
+        try (ParallelStepRunner two = (ParallelStepRunner) StepRunner.of(2, B)) {
+            two.train(master);
             two.setLearningRate(0.01);
             for (int k = 0; k < 3; k++) two.step(two.batch(source, 0, k), false, k);
             List<CarriedStateNetwork> nets = two.replicas();
@@ -125,7 +128,9 @@ class ParallelStepRunnerTest {
         BatchSource source = new BatchSource(TestModels.randomIds(2000, V, 13), V, B, T, RunConfig.Sampling.CONSECUTIVE, 1);
         CarriedStateNetwork one = network(null, RunConfig.Sampling.CONSECUTIVE);
         CarriedStateNetwork master = CarriedStateNetwork.from(one);
-        try (StepRunner single = StepRunner.of(one, 1, B); StepRunner two = StepRunner.of(master, 2, B)) {
+        try (StepRunner single = StepRunner.of(1, B); StepRunner two = StepRunner.of(2, B)) {
+            single.train(one);
+            two.train(master);
             single.step(single.batch(source, 0, 0), true, 1);
             two.step(two.batch(source, 0, 0), true, 1);
         }

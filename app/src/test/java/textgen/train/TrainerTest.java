@@ -41,8 +41,8 @@ class TrainerTest {
         final StepRunner real;
         final Map<Long, List<Double>> script;
 
-        ScriptedRunner(CarriedStateNetwork net, Map<Long, List<Double>> script) {
-            this.real = StepRunner.of(net, 1, 4);
+        ScriptedRunner(Map<Long, List<Double>> script) {
+            this.real = StepRunner.of(1, 4);
             this.script = script;
         }
 
@@ -54,6 +54,7 @@ class TrainerTest {
             return planned == null || planned.isEmpty() ? loss : planned.remove(0) * 8; // the loop divides by tbpttLength
         }
 
+        @Override public void train(CarriedStateNetwork net) { real.train(net); }
         @Override public CarriedStateNetwork network() { return real.network(); }
         @Override public DataSet[] batch(BatchSource source, int epoch, int k) { return real.batch(source, epoch, k); }
         @Override public void setLearningRate(double lr) { real.setLearningRate(lr); }
@@ -72,7 +73,7 @@ class TrainerTest {
     /** Trains {@link #config} with the loss at iteration i replaced by script[i] (each entry used once, in order). */
     private Outcome train(RunConfig cfg, Map<Long, List<Double>> script) {
         Corpus corpus = Corpus.split(TEXT, 0.1, "test text", Corpus.sha256(TEXT));
-        Trainer trainer = new Trainer(cfg, corpus, () -> false, net -> new ScriptedRunner(net, script));
+        Trainer trainer = new Trainer(cfg, corpus, () -> false, new ScriptedRunner(script));
         List<Trainer.Rollback> rollbacks = new ArrayList<>();
         TrainingListener watcher = new TrainingListener() {
             @Override

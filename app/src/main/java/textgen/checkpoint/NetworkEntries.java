@@ -1,0 +1,110 @@
+package textgen.checkpoint;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import textgen.TextgenException;
+import textgen.model.CarriedStateNetwork;
+import textgen.model.FastLstm;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * The network's part of a checkpoint: DL4J's own entries ({@code configuration.json}, {@code coefficients.bin},
+ * {@code updaterState.bin}), written by {@link ModelSerializer} with stock layer names only, and read back with
+ * every size checked before DL4J sees it.
+ */
+final class NetworkEntries {
+    static final Set<String> DL4J_ENTRIES = Set.of("configuration.json", "coefficients.bin", "updaterState.bin");
+
+    private NetworkEntries() {
+    }
+
+    /** Writes {@code net} with its updater state as DL4J's entries of {@code zip}. */
+    static void write(ZipOutputStream zip, MultiLayerNetwork net) throws IOException {
+        ByteArrayOutputStream dl4j = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(net, dl4j, true);
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(dl4j.toByteArray()))) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                if (!DL4J_ENTRIES.contains(e.getName())) continue; // e.g. no normalizer or preprocessor: never written
+                zip.putNextEntry(new ZipEntry(e.getName()));
+                if (e.getName().equals("configuration.json")) {
+                    // stock layer names only: the checkpoint restores in plain DL4J and on any backend
+                    zip.write(FastLstm.portable(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+                } else {
+                    in.transferTo(zip);
+                }
+                zip.closeEntry();
+            }
+        }
+    }
+
+    /** Largest network textgen loads (4 GiB of float32 parameters would not fit the memory it runs in anyway). */
+    private static final long MAX_PARAMS = 1L << 30;
+
+    /**
+     * Restores the network as DL4J's ModelSerializer would (configuration, parameters, updater state), but checks
+     * every size first: the parameter count the configuration implies must be plausible, the entries must hold
+     * exactly that many floats, and arrays are rebuilt from their data alone, never from the shape header stored
+     * beside it (a damaged header made DL4J read past its buffer and crash the JVM; found by FuzzTest).
+     */
+    static MultiLayerNetwork restore(ZipFile zip, boolean withUpdater, boolean fastLayers, String name) throws IOException {
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration conf;
+        long params = 0;
+        try {
+            conf = org.deeplearning4j.nn.conf.MultiLayerConfiguration.fromJson(ZipEntries.readText(zip, "configuration.json"));
+            for (org.deeplearning4j.nn.conf.NeuralNetConfiguration c : conf.getConfs()) {
+                long n = c.getLayer().initializer().numParams(c);
+                if (n < 0 || n > MAX_PARAMS) { params = -1; break; }
+                params += n;
+                if (params > MAX_PARAMS) break;
+            }
+        } catch (RuntimeException e) {
+            throw TextgenException.usage(name + ": configuration.json is not a network configuration DL4J understands: " + TextgenException.oneLine(e));
+        }
+        if (params <= 0 || params > MAX_PARAMS) {
+            throw TextgenException.usage(name + ": configuration.json describes " + params + " parameters: implausible, refused");
+        }
+        try {
+            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withLstm(conf, fastLayers));
+            net.init(floats(zip, "coefficients.bin", params, name), false);
+            if (withUpdater && zip.getEntry("updaterState.bin") != null) {
+                INDArray view = net.getUpdater().getStateViewArray();
+                long n = view == null ? 0 : view.length();
+                if (n > 0) net.getUpdater().setStateViewArray(net, floats(zip, "updaterState.bin", n, name), false);
+            }
+            return net;
+        } catch (TextgenException e) {
+            throw e;
+        } catch (Exception | OutOfMemoryError e) {
+            throw TextgenException.usage(name + " holds a network DL4J cannot restore: " + TextgenException.oneLine(e));
+        }
+    }
+
+    /** A float32 row vector of exactly {@code n} values from an entry written by Nd4j.write. */
+    private static INDArray floats(ZipFile zip, String entry, long n, String name) throws IOException {
+        byte[] bytes = ZipEntries.readBytes(zip, entry, n * 4 + (1 << 16));
+        if (bytes.length < n * 4 || bytes.length > n * 4 + (1 << 16)) {
+            throw TextgenException.usage(name + ": " + entry + " holds " + bytes.length + " bytes, not the " + n * 4
+                    + " that " + n + " float parameters need: damaged");
+        }
+        org.nd4j.linalg.api.buffer.DataBuffer data;
+        try {
+            data = org.nd4j.linalg.factory.Nd4j.read(new java.io.DataInputStream(new ByteArrayInputStream(bytes))).data();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            throw TextgenException.usage(name + ": " + entry + " is damaged: " + TextgenException.oneLine(e));
+        }
+        if (data == null || data.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT || data.length() != n) {
+            throw TextgenException.usage(name + ": " + entry + " does not hold " + n + " float32 values: damaged");
+        }
+        return org.nd4j.linalg.factory.Nd4j.create(data.asFloat(), new long[]{1, n}, 'c');
+    }
+}
