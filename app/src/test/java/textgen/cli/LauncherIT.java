@@ -23,7 +23,7 @@ class LauncherIT {
 
     static final String LAUNCHER = Shell.ROOT.resolve("textgen").toString();
     /** The JVM options the launcher adds when the user's leave them open. */
-    static final List<String> JVM_DEFAULTS = List.of();
+    static final List<String> JVM_DEFAULTS = List.of("-XX:+UseSerialGC", "-Xms64m");
 
     @Test
     void backendOptionAndVariableSelectTheBuild() throws Exception {
@@ -206,6 +206,28 @@ class LauncherIT {
         assertEquals(2, missing.process.exitValue());
         assertEquals(List.of("textgen: app/target/textgen.jar is missing and Maven (mvn) is not installed to build it (see README, Install)"), missing.err);
         assertEquals("", missing.outText(), "java did not run");
+    }
+
+    /**
+     * The serial collector and -Xms64m by default; a collector or heap size in JAVA_OPTS or JDK_JAVA_OPTIONS replaces
+     * them (java reads JDK_JAVA_OPTIONS itself, before the command line's options).
+     */
+    @Test
+    void jvmOptionsDefaultToSerialGcAndTheUsersWin() throws Exception {
+        Sandbox s = Sandbox.create(dir, true);
+        record Case(Map<String, String> env, List<String> expected) {
+        }
+        for (Case c : List.of(new Case(Map.of("JAVA_OPTS", "-Xss4m -Dx=1"), List.of("-XX:+UseSerialGC", "-Xms64m", "-Xss4m", "-Dx=1")),
+                new Case(Map.of("JAVA_OPTS", "-XX:+UseG1GC -Xmx2g"), List.of("-XX:+UseG1GC", "-Xmx2g")),
+                new Case(Map.of("JAVA_OPTS", "-XX:MaxRAMPercentage=50"), List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=50")),
+                new Case(Map.of("JDK_JAVA_OPTIONS", "-XX:+UseParallelGC -Xms1g"), List.of()))) {
+            Shell.Run r = s.run(c.env(), "train", "--help");
+            assertEquals(0, r.process.exitValue(), r.errText());
+            List<String> expected = new java.util.ArrayList<>(List.of("java"));
+            expected.addAll(c.expected());
+            expected.addAll(List.of("-jar", s.jar(), "train", "--help"));
+            assertEquals(String.join(" ", expected), r.outText(), c.env().toString());
+        }
     }
 
     static String[] concat(String[] first, List<String> rest) {
