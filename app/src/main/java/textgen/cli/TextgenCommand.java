@@ -10,7 +10,7 @@ import textgen.model.Backend;
 @Command(name = "textgen", mixinStandardHelpOptions = true, versionProvider = TextgenCommand.VersionProvider.class,
         description = "Train LSTM language models on text, sample from them, and score text with them.",
         subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, PerplexityCommand.class, InspectCommand.class, SummaryCommand.class, PlotCommand.class,
-                CorpusCommand.class,
+                CorpusCommand.class, CompletionCommand.class,
                 picocli.CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0    success",

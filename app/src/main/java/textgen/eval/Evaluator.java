@@ -49,7 +49,7 @@ public final class Evaluator {
         try {
             for (int pos = 0; pos < streamLength - 1; pos += chunk) {
                 int n = Math.min(chunk, streamLength - 1 - pos);
-                float[] p = predictor.feed(rows, pos, n); // [streams, n, vocab]
+                float[] p = predictor.feedReusing(rows, pos, n); // [streams, n, vocab], overwritten by the next call
                 for (int s = 0; s < streams; s++) {
                     for (int t = 0; t < n; t++) {
                         total -= Math.log(Math.max(p[(s * n + t) * vocabSize + rows[s][pos + t + 1]], MIN_PROB));

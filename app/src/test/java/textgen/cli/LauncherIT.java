@@ -6,17 +6,24 @@ import textgen.model.GpuCheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** ./textgen choosing the build: --backend, TEXTGEN_BACKEND, and --fallback-cpu on GPUs the CUDA build cannot use. */
+/**
+ * ./textgen choosing the build: --backend, TEXTGEN_BACKEND, and --fallback-cpu on GPUs the CUDA build cannot use;
+ * rebuilding when the sources are newer than the build, or warning when there is no Maven; its JVM options.
+ */
 class LauncherIT {
     @TempDir
     Path dir;
 
     static final String LAUNCHER = Shell.ROOT.resolve("textgen").toString();
+    /** The JVM options the launcher adds when the user's leave them open. */
+    static final List<String> JVM_DEFAULTS = List.of("-XX:+UseSerialGC", "-Xms64m");
 
     @Test
     void backendOptionAndVariableSelectTheBuild() throws Exception {
@@ -73,6 +80,160 @@ class LauncherIT {
         Shell.Run skip = Shell.start(dir, Shell.nvidiaSmi(dir.resolve("h100"), "h100.txt", 0), Map.of(GpuCheck.SKIP_VARIABLE, "skip"),
                 "java", "-cp", jar, "textgen.model.GpuCheck");
         assertEquals(0, skip.exit(60));
+    }
+
+    /**
+     * A copy of the launcher in a checkout of its own with a stand-in build, and a PATH of only what it needs: the
+     * tools it calls, a {@code java} that prints its arguments, and (when {@code maven}) an {@code mvn} that logs its
+     * arguments to mvn.log.
+     */
+    record Sandbox(Path root, Path bin) {
+        static Sandbox create(Path dir, boolean maven) throws Exception {
+            Path root = Files.createDirectories(dir.resolve("checkout"));
+            Files.copy(Path.of(LAUNCHER), root.resolve("textgen"));
+            Files.createDirectories(root.resolve("app/src/main/java"));
+            Files.writeString(root.resolve("app/src/main/java/A.java"), "class A {}\n");
+            Files.writeString(root.resolve("pom.xml"), "<project/>\n");
+            Files.writeString(root.resolve("app/pom.xml"), "<project/>\n");
+            Files.createDirectories(root.resolve(".mvn"));
+            Files.writeString(root.resolve(".mvn/maven.config"), "\n");
+            Files.createDirectories(root.resolve("app/target/lib"));
+            Files.writeString(root.resolve("app/target/textgen.jar"), "not a jar: the stand-in java does not read it\n");
+            Path bin = Files.createDirectories(dir.resolve(maven ? "bin-mvn" : "bin"));
+            for (String tool : List.of("bash", "env", "dirname", "find")) {
+                Files.createSymbolicLink(bin.resolve(tool), Path.of("/usr/bin", tool));
+            }
+            Shell.script(bin, "java", "echo java \"$@\"");
+            // Maven rewrites the jar on every package (forceCreation)
+            if (maven) Shell.script(bin, "mvn", "echo \"$@\" >> '" + root.resolve("mvn.log") + "'\n/usr/bin/touch app/target/textgen.jar");
+            Sandbox s = new Sandbox(root, bin);
+            try (var files = Files.walk(root)) {
+                for (Path f : files.toList()) s.age(root.relativize(f).toString(), 7200);
+            }
+            s.age("app/target/textgen.jar", 3600);
+            return s;
+        }
+
+        /** Sets the modification time of {@code file} to {@code seconds} ago. */
+        void age(String file, long seconds) throws Exception {
+            Files.setLastModifiedTime(root.resolve(file), FileTime.from(Instant.now().minusSeconds(seconds)));
+        }
+
+        /** Runs the launcher with {@code args}, waits for it (killing it if it hangs) and returns the finished run. */
+        Shell.Run run(Map<String, String> env, String... args) throws Exception {
+            Map<String, String> e = new java.util.HashMap<>(env);
+            e.put("PATH", bin.toString());
+            String[] command = concat(bin.resolve("bash").toString(), List.of(root.resolve("textgen").toString()));
+            Shell.Run r = Shell.start(root, null, e, concat(command, List.of(args)));
+            try {
+                r.exit(30);
+            } finally {
+                r.process.destroyForcibly();
+            }
+            return r;
+        }
+
+        String mvnLog() throws Exception {
+            Path log = root.resolve("mvn.log");
+            return Files.exists(log) ? Files.readString(log).strip() : "";
+        }
+
+        /** What the stand-in java prints when the launcher runs the jar with {@code args} and its default JVM options. */
+        String ranJar(String... args) {
+            List<String> all = new java.util.ArrayList<>(List.of("java"));
+            all.addAll(JVM_DEFAULTS);
+            all.addAll(List.of("-jar", jar()));
+            all.addAll(List.of(args));
+            return String.join(" ", all);
+        }
+
+        String jar() {
+            return root.resolve("app/target/textgen.jar").toString();
+        }
+    }
+
+    /**
+     * Any main source, POM or Maven setting newer than the jar, or a deleted source, rebuilds it first, saying so in
+     * one line; then the jar runs. Tests do not go into the jar and do not count.
+     */
+    @Test
+    void sourcesNewerThanTheBuildRebuildIt() throws Exception {
+        Sandbox s = Sandbox.create(dir, true);
+        Shell.Run fresh = s.run(Map.of(), "--version");
+        assertEquals(0, fresh.process.exitValue(), fresh.errText());
+        assertEquals("", fresh.errText());
+        assertEquals("", s.mvnLog(), "an up-to-date build is not rebuilt");
+        assertEquals(s.ranJar("--version"), fresh.outText());
+
+        int builds = 0;
+        for (String changed : List.of("app/src/main/java/A.java", "pom.xml", "app/pom.xml", ".mvn/maven.config")) {
+            s.age(changed, 0);
+            Shell.Run r = s.run(Map.of(), "--version");
+            assertEquals(0, r.process.exitValue(), r.errText());
+            assertEquals(List.of("textgen: sources changed since app/target/textgen.jar was built (" + changed
+                    + " is newer); rebuilding (mvn -q -B -DskipTests package) ..."), r.err);
+            assertEquals(++builds, s.mvnLog().lines().count(), "rebuilt once for " + changed);
+            assertEquals("-q -B -DskipTests package", s.mvnLog().lines().reduce((a, b) -> b).orElseThrow());
+            assertEquals(s.ranJar("--version"), r.outText());
+            Shell.Run again = s.run(Map.of(), "--version");
+            assertEquals("", again.errText(), "the rebuilt jar is newer than " + changed + " even when Maven left it as it was");
+            assertEquals(builds, s.mvnLog().lines().count());
+        }
+        Files.delete(s.root().resolve("app/src/main/java/A.java"));
+        Shell.Run deleted = s.run(Map.of(), "--version");
+        assertEquals(List.of("textgen: sources changed since app/target/textgen.jar was built (app/src/main/java is newer); "
+                + "rebuilding (mvn -q -B -DskipTests package) ..."), deleted.err);
+        Files.createDirectories(s.root().resolve("app/src/test"));
+        Files.writeString(s.root().resolve("app/src/test/ATest.java"), "class ATest {}\n");
+        Shell.Run test = s.run(Map.of(), "--version");
+        assertEquals("", test.errText(), "a new test is not built into the jar");
+        assertEquals(builds + 1, s.mvnLog().lines().count());
+    }
+
+    /** Without Maven: a stale build runs with a one-line warning; no build at all is a one-line error, exit code 2. */
+    @Test
+    void withoutMavenAStaleBuildRunsAndAMissingOneIsAnError() throws Exception {
+        Sandbox s = Sandbox.create(dir, false);
+        s.age("app/src/main/java/A.java", 0);
+        Shell.Run stale = s.run(Map.of(), "--version");
+        assertEquals(0, stale.process.exitValue(), stale.errText());
+        assertEquals(List.of("textgen: warning: sources changed since app/target/textgen.jar was built (app/src/main/java/A.java is newer), "
+                + "but Maven (mvn) is not installed; running the old build"), stale.err);
+        assertEquals(s.ranJar("--version"), stale.outText());
+
+        Files.delete(s.root().resolve("app/target/textgen.jar"));
+        Shell.Run missing = s.run(Map.of(), "--version");
+        assertEquals(2, missing.process.exitValue());
+        assertEquals(List.of("textgen: app/target/textgen.jar is missing and Maven (mvn) is not installed to build it (see README, Install)"), missing.err);
+        assertEquals("", missing.outText(), "java did not run");
+    }
+
+    /**
+     * The serial collector and -Xms64m by default; a collector or heap size in JAVA_OPTS or JDK_JAVA_OPTIONS replaces
+     * them (java reads JDK_JAVA_OPTIONS itself, before the command line's options).
+     */
+    @Test
+    void jvmOptionsDefaultToSerialGcAndTheUsersWin() throws Exception {
+        Sandbox s = Sandbox.create(dir, true);
+        record Case(Map<String, String> env, List<String> expected) {
+        }
+        for (Case c : List.of(new Case(Map.of("JAVA_OPTS", "-Xss4m -Dx=1"), List.of("-XX:+UseSerialGC", "-Xms64m", "-Xss4m", "-Dx=1")),
+                new Case(Map.of("JAVA_OPTS", "-XX:+UseG1GC -Xmx2g"), List.of("-XX:+UseG1GC", "-Xmx2g")),
+                new Case(Map.of("JAVA_OPTS", "-XX:MaxRAMPercentage=50"), List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=50")),
+                new Case(Map.of("JDK_JAVA_OPTIONS", "-XX:+UseParallelGC -Xms1g"), List.of()))) {
+            Shell.Run r = s.run(c.env(), "train", "--help");
+            assertEquals(0, r.process.exitValue(), r.errText());
+            List<String> expected = new java.util.ArrayList<>(List.of("java"));
+            expected.addAll(c.expected());
+            expected.addAll(List.of("-jar", s.jar(), "train", "--help"));
+            assertEquals(String.join(" ", expected), r.outText(), c.env().toString());
+        }
+    }
+
+    static String[] concat(String[] first, List<String> rest) {
+        String[] a = java.util.Arrays.copyOf(first, first.length + rest.size());
+        for (int i = 0; i < rest.size(); i++) a[first.length + i] = rest.get(i);
+        return a;
     }
 
     static String[] concat(String first, List<String> rest) {

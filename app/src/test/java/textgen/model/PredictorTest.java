@@ -50,6 +50,24 @@ class PredictorTest {
         }
     }
 
+    /** feedReusing gives feed's probabilities, in one array per chunk size that the next call overwrites. */
+    @Test
+    void feedReusingEqualsFeedAndReusesItsArrays() {
+        CarriedStateNetwork fast = net(true);
+        int[][] ids = new int[S][];
+        for (int s = 0; s < S; s++) ids[s] = TestModels.randomIds(N, V, 60 + s);
+        Predictor fresh = Predictor.of(fast), reusing = Predictor.of(fast);
+        float[] previous = null;
+        int pos = 0;
+        for (int n : new int[]{3, 3, 3, 2}) {
+            float[] expected = fresh.feed(ids, pos, n), got = reusing.feedReusing(ids, pos, n);
+            assertArrayEquals(expected, got, "chunk at " + pos);
+            if (n == 3 && previous != null) assertSame(previous, got, "the same array for the same chunk size");
+            previous = got;
+            pos += n;
+        }
+    }
+
     @Test
     void fastPathLeavesTheNetworksStateAlone() {
         CarriedStateNetwork used = net(true), untouched = net(true);
