@@ -230,7 +230,7 @@ class GruTest {
 
     /**
      * Under a carried state (consecutive sampling) the gradient is that of the loss starting from that state: every
-     * parameter against central differences, in double precision. The zero-state gradient differs, so the check can
+     * fifth parameter against central differences, in double precision. The zero-state gradient differs, so the check can
      * tell.
      */
     @Test
@@ -246,7 +246,7 @@ class GruTest {
         assertTrue(g.sub(zero).norm2Number().doubleValue() > 1e-2 * g.norm2Number().doubleValue(), "the carried state matters");
         INDArray params = net.params().dup();
         double eps = 1e-6;
-        for (long i = 0; i < params.length(); i++) {
+        for (long i = 0; i < params.length(); i += 5) { // a fifth of them, spread over every parameter array (a full pass took 70 s here)
             INDArray p = params.dup();
             p.putScalar(i, params.getDouble(i) + eps);
             double up = scoreFrom(net, p, state, ds);
