@@ -29,23 +29,25 @@ import static textgen.model.GruParamInitializer.RECURRENT_WEIGHT_KEY;
  * {@code [t*B, (t+1)*B)}, so every step works on contiguous blocks.
  *
  * <p>State follows DL4J's recurrent layers: {@code rnnTimeStep} reads and writes the state map, truncated BPTT's
- * forward pass the TBPTT state map ({@link CarriedStateNetwork} keeps it across minibatches). Backprop recomputes
- * the forward pass (nothing is cached across calls, so no workspace lifetime matters) from the state the training
- * forward pass started in, as {@link FastLstmLayer} does; gradients do not flow into the carried state. The state key is DL4J's
+ * forward pass the TBPTT state map ({@link CarriedStateNetwork} keeps it across minibatches). A training forward
+ * pass keeps its gates and states in storage of its own (outside DL4J's workspaces, so their lifetimes do not
+ * matter), and backprop works from them, so it starts from the state that pass started in, as {@link FastLstmLayer}
+ * does; gradients do not flow into the carried state. The state key is DL4J's
  * {@code prevAct} (the hidden state h), so carried-state checkpoints hold it like an LSTM's.
  */
 public class GruLayer extends BaseRecurrentLayer<GRU> {
     public static final String STATE_KEY_PREV_ACTIVATION = "prevAct";
 
-    /** The input of the last training forward pass and the state it started from (null = zeros), for backprop. */
-    private INDArray trainedInput, trainedFrom;
+    /** The last training forward pass (in {@link #kept} storage) and the input it read, for backprop. */
+    private Forward trained;
+    private INDArray trainedInput;
 
     public GruLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
     }
 
     /** One forward pass: hidden states h0..hT, and (for backprop) the gates of every step and the input rows. */
-    private record Forward(INDArray h, INDArray r, INDArray z, INDArray n, INDArray hn, INDArray x, int batch, int steps) {
+    private record Forward(INDArray h, INDArray r, INDArray z, INDArray n, INDArray hn, INDArray x, int batch, int steps, boolean kept) {
         /** h1..hT as [B, H, T] (a view of time-major storage). */
         INDArray output() {
             return rows(h, 1, steps + 1, batch).reshape('c', steps, batch, h.size(1)).permute(1, 2, 0);
@@ -73,21 +75,37 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         return a.get(all(), interval(g * hidden, (g + 1) * hidden));
     }
 
+    /**
+     * Storage of the last training forward pass, outside any workspace and reused while the shapes stay (x, h, r, z,
+     * n, hn): backprop reads it instead of recomputing the pass (a quarter of an iteration).
+     */
+    private final INDArray[] kept = new INDArray[6];
+
+    private INDArray kept(int slot, long... shape) {
+        INDArray a = kept[slot];
+        if (a == null || a.dataType() != dataType || !java.util.Arrays.equals(a.shape(), shape)) {
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                a = Nd4j.createUninitialized(dataType, shape, 'c');
+            }
+            kept[slot] = a;
+        }
+        return a;
+    }
+
+    /**
+     * The forward pass over {@code input} from state {@code h0} (null = zeros). A training pass keeps what backprop
+     * needs ({@link #trained}); {@code forBackprop} recomputes it into backprop's working memory.
+     */
     private Forward forward(INDArray h0, boolean training, boolean forBackprop, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         if (input.rank() != 3) throw new IllegalStateException("GRU layer expects input [batch, features, time], got rank " + input.rank() + " " + layerId());
         if (maskArray != null) throw new UnsupportedOperationException("GRU layer does not support masks " + layerId());
         if (layerConf().getRnnDataFormat() == RNNFormat.NWC) throw new UnsupportedOperationException("GRU layer uses NCW data " + layerId());
         applyDropOutIfNecessary(training, mgr);
-        if (training && !forBackprop) { // backprop must start where this pass started (see backprop)
-            trainedInput = input;
-            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                trainedFrom = h0 == null ? null : h0.dup('c');
-            }
-        }
+        boolean keep = training && !forBackprop, all = keep || forBackprop;
         INDArray in = input.castTo(dataType);
         int batch = (int) in.size(0), nIn = (int) in.size(1), steps = (int) in.size(2);
-        long hid = layerConf().getNOut();
+        long hid = layerConf().getNOut(), rowsAll = (long) steps * batch;
         if (nIn != layerConf().getNIn()) throw new IllegalStateException("GRU layer expects " + layerConf().getNIn() + " input features, got " + nIn + " " + layerId());
         if (h0 != null && h0.size(0) != batch) {
             throw new IllegalStateException("GRU state has " + h0.size(0) + " rows but the input " + batch
@@ -98,21 +116,23 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         INDArray b = getParamWithNoise(BIAS_KEY, training, mgr), rb = getParamWithNoise(RECURRENT_BIAS_KEY, training, mgr);
 
         // input projection of the whole segment: gx = x W + b_ih, [T*B, 3H]
-        INDArray x = mgr.dup(work, in.permute(2, 0, 1), 'c').reshape('c', (long) steps * batch, nIn);
-        INDArray gx = mgr.createUninitialized(work, dataType, new long[]{(long) steps * batch, 3 * hid}, 'c');
+        INDArray x = (keep ? kept(0, steps, batch, nIn).assign(in.permute(2, 0, 1)) : mgr.dup(work, in.permute(2, 0, 1), 'c'))
+                .reshape('c', rowsAll, nIn);
+        INDArray gx = mgr.createUninitialized(work, dataType, new long[]{rowsAll, 3 * hid}, 'c');
         Nd4j.gemm(x, w, gx, false, false, 1.0, 0.0);
         gx.addiRowVector(b);
 
-        INDArray h = mgr.createUninitialized(forBackprop ? ArrayType.BP_WORKING_MEM : ArrayType.ACTIVATIONS, dataType,
-                new long[]{(long) (steps + 1) * batch, hid}, 'c');
+        long[] hShape = {rowsAll + batch, hid}, gateShape = {all ? rowsAll : batch, hid};
+        INDArray h = keep ? kept(1, hShape) : mgr.createUninitialized(forBackprop ? work : ArrayType.ACTIVATIONS, dataType, hShape, 'c');
         if (h0 == null) step(h, 0, batch).assign(0);
         else step(h, 0, batch).assign(h0.castTo(dataType));
-        long[] gateShape = {(long) (forBackprop ? steps : 1) * batch, hid};
-        INDArray r = mgr.createUninitialized(work, dataType, gateShape, 'c'), z = mgr.createUninitialized(work, dataType, gateShape, 'c');
-        INDArray n = mgr.createUninitialized(work, dataType, gateShape, 'c'), hn = mgr.createUninitialized(work, dataType, gateShape, 'c');
+        INDArray r = keep ? kept(2, gateShape) : mgr.createUninitialized(work, dataType, gateShape, 'c');
+        INDArray z = keep ? kept(3, gateShape) : mgr.createUninitialized(work, dataType, gateShape, 'c');
+        INDArray n = keep ? kept(4, gateShape) : mgr.createUninitialized(work, dataType, gateShape, 'c');
+        INDArray hn = keep ? kept(5, gateShape) : mgr.createUninitialized(work, dataType, gateShape, 'c');
         INDArray gh = mgr.createUninitialized(work, dataType, new long[]{batch, 3 * hid}, 'c');
         for (int t = 0; t < steps; t++) {
-            int s = forBackprop ? t : 0;
+            int s = all ? t : 0;
             INDArray hPrev = step(h, t, batch), hNext = step(h, t + 1, batch), gxt = step(gx, t, batch);
             INDArray rt = step(r, s, batch), zt = step(z, s, batch), nt = step(n, s, batch), hnt = step(hn, s, batch);
             Nd4j.gemm(hPrev, rw, gh, false, false, 1.0, 0.0); // h W_h, [B, 3H]
@@ -123,8 +143,19 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
             Transforms.tanh(nt.assign(rt).muli(hnt).addi(gate(gxt, 2, hid)), false);
             hNext.assign(hPrev).subi(nt).muli(zt).addi(nt); // (1 - z) n + z h = n + z (h - n)
         }
-        return new Forward(h, forBackprop ? r : null, forBackprop ? z : null, forBackprop ? n : null, forBackprop ? hn : null,
-                forBackprop ? x : null, batch, steps);
+        Forward f = new Forward(h, all ? r : null, all ? z : null, all ? n : null, all ? hn : null, all ? x : null, batch, steps, keep);
+        if (keep) {
+            trained = f;
+            trainedInput = input;
+        }
+        return f;
+    }
+
+    /** The layer's output of pass {@code f}, in the activations workspace (a copy when the pass was kept outside it). */
+    private static INDArray output(Forward f, LayerWorkspaceMgr mgr) {
+        if (!f.kept()) return f.output();
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, f.h().dataType(), new long[]{f.steps(), f.batch(), f.h().size(1)}, 'c');
+        return out.assign(f.output().permute(2, 0, 1)).permute(1, 2, 0);
     }
 
     @Override
@@ -135,7 +166,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
 
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
-        return forward(null, training, false, workspaceMgr).output();
+        return output(forward(null, training, false, workspaceMgr), workspaceMgr);
     }
 
     @Override
@@ -143,7 +174,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         setInput(input, workspaceMgr);
         Forward f = forward(stateMap.get(STATE_KEY_PREV_ACTIVATION), false, false, workspaceMgr);
         stateMap.put(STATE_KEY_PREV_ACTIVATION, f.last());
-        return f.output();
+        return output(f, workspaceMgr);
     }
 
     @Override
@@ -151,7 +182,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         setInput(input, workspaceMgr);
         Forward f = forward(tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), training, false, workspaceMgr);
         if (storeLastForTBPTT) tBpttStateMap.put(STATE_KEY_PREV_ACTIVATION, f.last());
-        return f.output();
+        return output(f, workspaceMgr);
     }
 
     @Override
@@ -174,13 +205,14 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
      */
     private Pair<Gradient, INDArray> backprop(INDArray epsilon, boolean tbptt, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
-        // DL4J M2.1 computes gradients with backpropGradient even in truncated BPTT, after a forward pass that started
-        // from the stored state: recompute the forward pass from the state that pass started in (DL4J's own LSTM
-        // starts from zeros here, which is wrong under a carried state), else from what a stock layer would use.
-        INDArray from = input == trainedInput ? trainedFrom : tbptt ? stateMap.get(STATE_KEY_PREV_ACTIVATION) : null;
+        // The training forward pass just made, kept: DL4J M2.1 calls backpropGradient (not tbpttBackpropGradient)
+        // even in truncated BPTT, after a forward pass from the stored state; recomputing from the state a stock layer
+        // would use is wrong there (DL4J's own LSTM starts from zeros), so the kept pass is the one to use. Without
+        // one (no training forward pass on this input), recompute it as DL4J's layers do.
+        Forward f = trained != null && input == trainedInput && trained.batch() == input.size(0) && trained.steps() == input.size(2)
+                ? trained : forward(tbptt ? stateMap.get(STATE_KEY_PREV_ACTIVATION) : null, true, true, mgr);
+        trained = null;
         trainedInput = null;
-        trainedFrom = null;
-        Forward f = forward(from, true, true, mgr);
         if (tbptt) tBpttStateMap.put(STATE_KEY_PREV_ACTIVATION, f.last());
         int batch = f.batch(), steps = f.steps(), nIn = (int) layerConf().getNIn();
         long hid = layerConf().getNOut(), rows = (long) steps * batch;

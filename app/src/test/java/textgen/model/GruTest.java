@@ -363,6 +363,26 @@ class GruTest {
         return -Transforms.log(out, true).mul(ds.getLabels()).sumNumber().doubleValue() / ds.getFeatures().size(0);
     }
 
+    /** Backprop from the kept training pass equals backprop that recomputes the pass (no training pass on this input). */
+    @Test
+    void keptAndRecomputedForwardPassesGiveTheSameGradients() {
+        MultiLayerNetwork net = new MultiLayerNetwork(doubleConf(1, H, false));
+        net.init();
+        net.initGradientsView();
+        GruLayer layer = (GruLayer) net.getLayer(0);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, B, V, T), eps = Nd4j.rand(DataType.DOUBLE, B, H, T).subi(0.5);
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        INDArray out = layer.activate(x, true, mgr).dup();
+        Pair<Gradient, INDArray> kept = layer.backpropGradient(eps, mgr);
+        INDArray keptGradient = layer.getGradientsViewArray().dup(), keptEps = kept.getSecond().dup();
+        layer.setInput(x.dup(), mgr); // another array: nothing kept for it
+        Pair<Gradient, INDArray> recomputed = layer.backpropGradient(eps, mgr);
+        assertEquals(keptGradient, layer.getGradientsViewArray());
+        assertEquals(keptEps, recomputed.getSecond());
+        assertTrue(keptGradient.norm2Number().doubleValue() > 0);
+        assertEquals(out, layer.activate(x, false, mgr), "training and inference passes agree");
+    }
+
     @Test
     void configurationRoundTripsThroughJson() {
         MultiLayerConfiguration conf = NetworkFactory.configuration(gru(2, 8), TestModels.training(B, T, RunConfig.Sampling.CONSECUTIVE), V, true);
