@@ -15,7 +15,10 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** model.cell: gru through the real CLI, in-process: train, resume bit-identically, sample, score, inspect, fine-tune, two devices, summary. */
+/**
+ * model.cell: gru through the real CLI, in-process: train (consecutive and random, one-hot and embedding), resume
+ * bit-identically, sample, score, inspect, fine-tune, two devices, summary.
+ */
 class GruCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
     @TempDir
@@ -99,6 +102,19 @@ class GruCliTest {
         assertEquals(16, l.carried().get(0).get(GruLayer.STATE_KEY_PREV_ACTIVATION).size(0), "the streams of both devices");
         Cli.Result s = ok("sample", "--model", run.toString(), "--prime", "The d", "--length", "20", "--greedy");
         assertTrue(s.out().startsWith("The dog sat on the"), "greedy completion of the memorised text: " + s.out());
+    }
+
+    @Test
+    void trainsOnRandomWindowsThroughAnEmbedding() throws IOException {
+        Path run = dir.resolve("embedding");
+        Cli.Result r = ok("train", "--config", config.toString(), "--run-dir", run.toString(), "--max-iterations", "8",
+                "--set", "model.input=embedding", "--set", "model.embeddingSize=8", "--set", "training.sampling=random", "--json");
+        assertTrue(r.out().contains("model: Embedding(8) -> 2 x GRU(24)"), r.out());
+        assertEquals(8, JSON.readTree(r.lastLine()).get("iterations").asLong());
+        assertTrue(Checkpoint.read(run.resolve("latest.zip"), false).carried().isEmpty(), "random windows carry no state");
+        ok("sample", "--model", run.toString(), "--prime", "The ", "--length", "20", "--seed", "1");
+        JsonNode p = JSON.readTree(ok("perplexity", "--model", run.toString(), "--text", corpus.toString(), "--json").lastLine());
+        assertTrue(Double.isFinite(p.get("nats").asDouble()), p.toString());
     }
 
     /**
