@@ -14,7 +14,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
-import textgen.config.RunConfig;
 import textgen.config.RunConfig.ModelConfig;
 import textgen.config.RunConfig.TrainingConfig;
 
