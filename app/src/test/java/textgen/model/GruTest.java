@@ -120,6 +120,19 @@ class GruTest {
         assertEquals("2 x GRU(16)", gru(2, 16).describe());
     }
 
+    /** model.dropout drops the input of every layer after the first recurrent one (char-rnn's placement), as for the LSTM. */
+    @Test
+    void dropoutGoesOnTheInputsOfTheLaterLayers() {
+        RunConfig.ModelConfig model = RunConfig.defaults().with("model.cell", "gru").with("model.layers", 3).with("model.hiddenSize", 8)
+                .with("model.dropout", 0.25).model();
+        MultiLayerConfiguration conf = NetworkFactory.configuration(model, TestModels.training(B, T, RunConfig.Sampling.CONSECUTIVE), V, true);
+        assertNull(conf.getConf(0).getLayer().getIDropout());
+        for (int i = 1; i < 4; i++) {
+            var d = (org.deeplearning4j.nn.conf.dropout.Dropout) conf.getConf(i).getLayer().getIDropout();
+            assertEquals(0.75, d.getP(), 0.0, "layer " + i + ": DL4J's p is the probability of keeping a unit");
+        }
+    }
+
     /** The output of a one-layer network against torch.nn.GRU's equations in plain Java, from a non-zero state. */
     @Test
     void isPyTorchsFormulation() {
