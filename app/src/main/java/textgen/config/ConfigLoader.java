@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -182,8 +183,10 @@ public final class ConfigLoader {
             }
         }
         Raw act = raw.get("model.activation");
-        if (act != null && "relu".equals(values.get("model.activation")) && "lstm".equals(values.get("model.cell"))) {
-            throw TextgenException.usage(act.origin() + ": model.activation relu applies to model.cell simple only (LSTM cells use tanh)");
+        RunConfig.Cell cell = RunConfig.Cell.valueOf(((String) values.get("model.cell")).toUpperCase(Locale.ROOT));
+        if (act != null && "relu".equals(values.get("model.activation")) && !cell.takesActivation()) {
+            throw TextgenException.usage(act.origin() + ": model.activation relu applies to model.cell simple only ("
+                    + cell.name() + " cells use tanh)");
         }
         if ("char".equals(values.get("corpus.tokenizer"))) {
             for (String k : List.of("corpus.lowercase", "corpus.maxVocabulary", "corpus.minCount")) {

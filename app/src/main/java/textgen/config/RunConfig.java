@@ -37,7 +37,31 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
 
     public enum Input { ONEHOT, EMBEDDING }
 
-    public enum Cell { LSTM, SIMPLE }
+    /** The recurrent cell of every layer: what it is called and whether model.activation applies to it. */
+    public enum Cell {
+        LSTM("LSTM", false),
+        /** PyTorch's nn.GRU (Keras's reset_after=True): textgen's own layer, textgen.model.GRU. */
+        GRU("GRU", false),
+        SIMPLE("SimpleRnn", true);
+
+        private final String layerName;
+        private final boolean takesActivation;
+
+        Cell(String layerName, boolean takesActivation) {
+            this.layerName = layerName;
+            this.takesActivation = takesActivation;
+        }
+
+        /** Whether model.activation chooses this cell's activation (the gated cells use tanh). */
+        public boolean takesActivation() {
+            return takesActivation;
+        }
+
+        /** One layer as a person would name it: "LSTM(256)", "GRU(256)", "SimpleRnn(256, relu)". */
+        public String describe(int hiddenSize, String activation) {
+            return layerName + "(" + hiddenSize + (takesActivation ? ", " + activation : "") + ")";
+        }
+    }
 
     public record ModelConfig(
             @Key(inherited = true, def = "onehot", doc = "how tokens enter the network: onehot vectors, or embedding: a learned lookup table of "
@@ -45,11 +69,13 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
             Input input,
             @Key(inherited = true, def = "64", min = 1, max = 8192, doc = "embedding input: vector size per token")
             int embeddingSize,
-            @Key(inherited = true, def = "lstm", doc = "recurrent cell: lstm, or simple (a plain RNN, DL4J's SimpleRnn: h = act(W x + R h' + b))")
+            @Key(inherited = true, def = "lstm", doc = "recurrent cell: lstm (DL4J's LSTM); gru (PyTorch's nn.GRU, Keras's reset_after=True: "
+                    + "reset, update and new gates, two bias vectors, 3 (I H + H H + 2 H) parameters per layer; textgen's own layer); "
+                    + "or simple (a plain RNN, DL4J's SimpleRnn: h = act(W x + R h' + b))")
             Cell cell,
             @Key(inherited = true, def = "tanh", choices = {"tanh", "relu"}, doc = "activation of the simple cell: tanh (recurrent weights start "
                     + "Xavier-random), or relu with the recurrent weights starting at the identity (Le et al.'s IRNN; it wants "
-                    + "training.sampling: random); LSTM cells use tanh")
+                    + "training.sampling: random); LSTM and GRU cells use tanh")
             String activation,
             @Key(inherited = true, def = "2", min = 1, max = 16, doc = "number of stacked recurrent layers")
             int layers,
@@ -62,10 +88,9 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
             return input == Input.EMBEDDING;
         }
 
-        /** The recurrent stack as a person would name it: "2 x LSTM(256)", "2 x SimpleRnn(256, relu)". */
+        /** The recurrent stack as a person would name it: "2 x LSTM(256)", "2 x GRU(256)", "2 x SimpleRnn(256, relu)". */
         public String describe() {
-            return (embedding() ? "Embedding(" + embeddingSize + ") -> " : "")
-                    + layers + " x " + (cell == Cell.LSTM ? "LSTM(" + hiddenSize + ")" : "SimpleRnn(" + hiddenSize + ", " + activation + ")");
+            return (embedding() ? "Embedding(" + embeddingSize + ") -> " : "") + layers + " x " + cell.describe(hiddenSize, activation);
         }
     }
 

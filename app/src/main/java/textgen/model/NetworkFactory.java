@@ -9,19 +9,17 @@ import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
-import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
-import textgen.config.RunConfig;
 import textgen.config.RunConfig.ModelConfig;
 import textgen.config.RunConfig.TrainingConfig;
 
 /**
  * Builds the network: one-hot input or an embedding lookup ({@code model.input: embedding}), {@code model.layers}
- * LSTM layers (or plain RNN layers, {@code model.cell: simple}), then a softmax {@code RnnOutputLayer} with MCXENT
+ * recurrent layers of one cell ({@code model.cell}: LSTM, GRU or plain RNN; see {@link CellLayers}), then a softmax {@code RnnOutputLayer} with MCXENT
  * loss; Adam, element-wise gradient clipping (char-rnn's and torch-rnn's grad_clip) and truncated BPTT of
  * {@code training.tbpttLength} steps. Dropout (a drop probability, as in PyTorch) applies to the input of every layer
  * after the first recurrent layer, as in char-rnn.
@@ -64,23 +62,7 @@ public final class NetworkFactory {
         }
         for (int i = 0; i < model.layers(); i++) {
             Dropout dropout = i > 0 && model.dropout() > 0 ? new Dropout(1.0 - model.dropout()) : null;
-            if (model.cell() == RunConfig.Cell.SIMPLE) {
-                // ReLU: identity recurrent weights, the IRNN of Le et al. 2015 (fast.ai's RNN lesson); tanh: Xavier, like
-                // the input weights (with the identity, tanh units saturate: a 2 x 256 tanh RNN stayed at the unigram
-                // loss, 3.34 nats/char, for 1.4 epochs of Shakespeare)
-                boolean relu = "relu".equals(model.activation());
-                SimpleRnn.Builder rnn = new SimpleRnn.Builder().nIn(in).nOut(model.hiddenSize())
-                        .activation(relu ? Activation.RELU : Activation.TANH)
-                        .weightInitRecurrent(relu ? WeightInit.IDENTITY : WeightInit.XAVIER).dataFormat(RNNFormat.NCW);
-                if (dropout != null) rnn.dropOut(dropout);
-                list.layer(rnn.build());
-            } else {
-                LSTM.Builder lstm = new LSTM.Builder().nIn(in).nOut(model.hiddenSize())
-                        .activation(Activation.TANH).gateActivationFunction(Activation.SIGMOID)
-                        .forgetGateBiasInit(1.0).dataFormat(RNNFormat.NCW);
-                if (dropout != null) lstm.dropOut(dropout);
-                list.layer(fast ? FastLstm.of(lstm.build()) : lstm.build());
-            }
+            list.layer(CellLayers.of(model.cell()).layer(model, in, dropout, fast));
             in = model.hiddenSize();
         }
         RnnOutputLayer.Builder outLayer = new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)

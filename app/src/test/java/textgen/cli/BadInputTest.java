@@ -60,6 +60,7 @@ class BadInputTest {
         write("unknown-key.yaml", "model:\n  hiddenSise: 8\n");
         write("wrong-type.yaml", "model:\n  hiddenSize: lots\n");
         write("zero-hidden.yaml", "model:\n  hiddenSize: 0\n");
+        write("gru-relu.yaml", "corpus:\n  path: corpus.txt\nmodel:\n  cell: gru\n  activation: relu\n");
         write("zero-batch.yaml", "training:\n  batchSize: 0\n");
         write("bad-fraction.yaml", "corpus:\n  path: corpus.txt\n  validationFraction: 1.5\n");
         write("zero-fraction.yaml", "corpus:\n  path: corpus.txt\n  validationFraction: 0\n");
@@ -148,6 +149,9 @@ class BadInputTest {
         c.add(new Case("--set bad choice", "training.sampling", "train", "--config", config, "--run-dir", runDir, "--set", "training.sampling=sometimes"));
         c.add(new Case("relu for an LSTM cell", "model.activation relu applies to model.cell simple only", "train", "--config", config,
                 "--run-dir", runDir, "--set", "model.activation=relu"));
+        c.add(new Case("relu for a GRU cell", "--set: model.activation relu applies to model.cell simple only (GRU cells use tanh)", "train",
+                "--config", config, "--run-dir", runDir, "--set", "model.cell=gru", "--set", "model.activation=relu"));
+        c.add(new Case("unknown cell", "must be one of lstm, gru, simple", "train", "--config", config, "--run-dir", runDir, "--set", "model.cell=transformer"));
         c.add(new Case("--ui-port out of range", "--ui-port must be in 0..65535", "train", "--config", config, "--run-dir", runDir, "--ui", "--ui-port", "70000"));
         c.add(new Case("--ui-port not a number", "--ui-port", "train", "--config", config, "--run-dir", runDir, "--ui", "--ui-port", "nine"));
         c.add(new Case("--ui-port without --ui", "--ui-port needs --ui", "train", "--config", config, "--run-dir", runDir, "--ui-port", "9001"));
@@ -168,6 +172,7 @@ class BadInputTest {
         c.add(new Case("duplicate key", "set twice", "train", "--config", f("duplicate.yaml"), "--run-dir", runDir));
         c.add(new Case("wrong type", "model.hiddenSize", "train", "--config", f("wrong-type.yaml"), "--run-dir", runDir));
         c.add(new Case("hidden size 0", "model.hiddenSize", "train", "--config", f("zero-hidden.yaml"), "--run-dir", runDir));
+        c.add(new Case("relu for a GRU cell in a config", "gru-relu.yaml", "train", "--config", f("gru-relu.yaml"), "--run-dir", runDir));
         c.add(new Case("batch size 0", "training.batchSize", "train", "--config", f("zero-batch.yaml"), "--run-dir", runDir));
         c.add(new Case("validation fraction 1.5", "corpus.validationFraction", "train", "--config", f("bad-fraction.yaml"), "--run-dir", runDir));
         c.add(new Case("validation fraction 0", "corpus.validationFraction", "train", "--config", f("zero-fraction.yaml"), "--run-dir", runDir));
