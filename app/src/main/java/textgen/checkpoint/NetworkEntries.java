@@ -11,7 +11,10 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipInputStream;
@@ -47,6 +50,25 @@ final class NetworkEntries {
         }
     }
 
+    /** Where the classes a configuration may name live: DL4J's and ND4J's own, and textgen's layers (the GRU). */
+    static final List<String> KNOWN_PACKAGES = List.of("org.deeplearning4j.", "org.nd4j.", "textgen.model.");
+    private static final Pattern CLASS_NAME = Pattern.compile("\"@class\"\\s*:\\s*\"([^\"]*)\"");
+
+    /**
+     * Refuses a configuration that names a class outside {@link #KNOWN_PACKAGES}: DL4J's JSON reader instantiates
+     * whatever class an {@code @class} field names, so a checkpoint must not get to choose one.
+     */
+    static void checkClasses(String json, String name) {
+        Matcher m = CLASS_NAME.matcher(json);
+        while (m.find()) {
+            String cls = m.group(1);
+            if (KNOWN_PACKAGES.stream().noneMatch(cls::startsWith)) {
+                throw TextgenException.usage(name + ": configuration.json names class " + cls
+                        + ", which is neither DL4J's, ND4J's nor a textgen layer: refused");
+            }
+        }
+    }
+
     /** Largest network textgen loads (4 GiB of float32 parameters would not fit the memory it runs in anyway). */
     private static final long MAX_PARAMS = 1L << 30;
 
@@ -59,8 +81,10 @@ final class NetworkEntries {
     static MultiLayerNetwork restore(ZipFile zip, boolean withUpdater, boolean fastLayers, String name) throws IOException {
         org.deeplearning4j.nn.conf.MultiLayerConfiguration conf;
         long params = 0;
+        String json = ZipEntries.readText(zip, "configuration.json");
+        checkClasses(json, name);
         try {
-            conf = org.deeplearning4j.nn.conf.MultiLayerConfiguration.fromJson(ZipEntries.readText(zip, "configuration.json"));
+            conf = org.deeplearning4j.nn.conf.MultiLayerConfiguration.fromJson(json);
             for (org.deeplearning4j.nn.conf.NeuralNetConfiguration c : conf.getConfs()) {
                 long n = c.getLayer().initializer().numParams(c);
                 if (n < 0 || n > MAX_PARAMS) { params = -1; break; }

@@ -141,6 +141,12 @@ class CheckpointTest {
                 return n.equals("vocabulary.json") ? "{\"type\":\"char\",\"codePoints\":[97,98,99]}".getBytes() : d;
             }
         }), "vocabulary has 3 characters");
+        refused(rewrite(good, "foreign-class.zip", null, new Extra() {
+            public byte[] replace(String n, byte[] d) {
+                return n.equals("configuration.json")
+                        ? new String(d).replace("org.nd4j.linalg.learning.config.Adam", "java.util.HashMap").getBytes() : d;
+            }
+        }), "configuration.json names class java.util.HashMap, which is neither DL4J's, ND4J's nor a textgen layer: refused");
         refused(dir.resolve("missing.zip"), "");
     }
 
