@@ -34,6 +34,7 @@ enum CellLayers {
         }
     },
     SIMPLE {
+        /** DL4J's SimpleRnn on textgen's implementation, on every backend: see {@link CarriedSimpleRnnLayer}. */
         @Override
         Layer layer(RunConfig.ModelConfig model, long nIn, Dropout dropout, boolean fast) {
             // ReLU: identity recurrent weights, the IRNN of Le et al. 2015 (fast.ai's RNN lesson); tanh: Xavier, like
@@ -44,7 +45,7 @@ enum CellLayers {
                     .activation(relu ? Activation.RELU : Activation.TANH)
                     .weightInitRecurrent(relu ? WeightInit.IDENTITY : WeightInit.XAVIER).dataFormat(RNNFormat.NCW);
             if (dropout != null) rnn.dropOut(dropout);
-            return rnn.build();
+            return CarriedSimpleRnn.of(rnn.build());
         }
     };
 

@@ -45,10 +45,14 @@ public class FastLstm extends LSTM {
         return to;
     }
 
-    /** A configuration JSON with every fast layer ({@link FastLstm}, {@link FastRnnOutput}) written as the stock layer it is equivalent to. */
+    /**
+     * A configuration JSON with every textgen implementation of a stock layer ({@link FastLstm}, {@link FastRnnOutput},
+     * {@link CarriedSimpleRnn}) written as the stock layer it stands for.
+     */
     public static String portable(String configurationJson) {
         return configurationJson.replace("\"" + FastLstm.class.getName() + "\"", "\"" + STOCK_CLASS + "\"")
-                .replace("\"" + FastRnnOutput.class.getName() + "\"", "\"" + FastRnnOutput.STOCK_CLASS + "\"");
+                .replace("\"" + FastRnnOutput.class.getName() + "\"", "\"" + FastRnnOutput.STOCK_CLASS + "\"")
+                .replace("\"" + CarriedSimpleRnn.class.getName() + "\"", "\"" + CarriedSimpleRnn.STOCK_CLASS + "\"");
     }
 
     @Override

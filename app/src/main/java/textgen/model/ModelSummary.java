@@ -62,6 +62,7 @@ public final class ModelSummary {
     private static String type(Layer l) {
         if (l instanceof FastLstm) return "LSTM";
         if (l instanceof FastRnnOutput) return "RnnOutputLayer";
+        if (l instanceof CarriedSimpleRnn) return "SimpleRnn";
         return l.getClass().getSimpleName();
     }
 }

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -84,14 +85,15 @@ public final class NetworkFactory {
     /**
      * The same configuration with every LSTM and RNN output layer as {@link FastLstm} and {@link FastRnnOutput}
      * ({@code fast}) or as DL4J's own: checkpoints store the stock layers, loading switches to the fast ones where
-     * they run.
+     * they run. Every simple recurrent layer becomes {@link CarriedSimpleRnn} either way (DL4J's own computes wrong
+     * gradients under a carried state).
      */
     public static MultiLayerConfiguration withLstm(MultiLayerConfiguration conf, boolean fast) {
-        if (!fast) return MultiLayerConfiguration.fromJson(FastLstm.portable(conf.toJson()));
-        MultiLayerConfiguration c = conf.clone();
+        MultiLayerConfiguration c = fast ? conf.clone() : MultiLayerConfiguration.fromJson(FastLstm.portable(conf.toJson()));
         for (NeuralNetConfiguration layerConf : c.getConfs()) {
-            if (layerConf.getLayer() instanceof LSTM lstm && !(lstm instanceof FastLstm)) layerConf.setLayer(FastLstm.of(lstm));
-            if (layerConf.getLayer() instanceof RnnOutputLayer out && !(out instanceof FastRnnOutput)) layerConf.setLayer(FastRnnOutput.of(out));
+            if (fast && layerConf.getLayer() instanceof LSTM lstm && !(lstm instanceof FastLstm)) layerConf.setLayer(FastLstm.of(lstm));
+            if (fast && layerConf.getLayer() instanceof RnnOutputLayer out && !(out instanceof FastRnnOutput)) layerConf.setLayer(FastRnnOutput.of(out));
+            if (layerConf.getLayer() instanceof SimpleRnn rnn && !(rnn instanceof CarriedSimpleRnn)) layerConf.setLayer(CarriedSimpleRnn.of(rnn));
         }
         return c;
     }

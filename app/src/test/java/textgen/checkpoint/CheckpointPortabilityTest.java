@@ -13,6 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import textgen.cli.TestCli;
 import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
+import textgen.model.CarriedSimpleRnnLayer;
 import textgen.model.FastLstmLayer;
 import textgen.model.Predictor;
 
@@ -139,6 +140,35 @@ class CheckpointPortabilityTest {
             assertEquals(DataType.FLOAT, adam.dataType());
             assertEquals(l.network().getUpdater().getStateViewArray().length(), adam.length());
             assertEquals(DataType.FLOAT, l.network().getLayerWiseConfigurations().getDataType());
+        }
+    }
+
+    /**
+     * model.cell: simple trains on textgen's {@link CarriedSimpleRnnLayer} (both builds), but its checkpoints name DL4J's
+     * {@code SimpleRnn}: they load in plain DL4J (ModelSerializer) with the same parameters and predictions, and load
+     * back onto textgen's layer in either build.
+     */
+    @Test
+    void simpleCellCheckpointsNameDl4jsSimpleRnnAndLoadInPlainDl4j() throws IOException {
+        TestCli.Result r = TestCli.run("train", "--corpus", dir.resolve("text.txt").toString(), "--run-dir", dir.resolve("simple").toString(),
+                "--max-iterations", "4", "--set", "model.cell=simple", "--set", "model.layers=2", "--set", "model.hiddenSize=16",
+                "--set", "training.batchSize=4", "--set", "training.tbpttLength=10", "--set", "training.evalEvery=2", "--set", "training.sampleLength=0");
+        assertEquals(0, r.code(), r.err());
+        Path zip = dir.resolve("simple").resolve("latest.zip");
+        List<String> classes = new ArrayList<>();
+        walk(new ObjectMapper().readTree(entry(zip, "configuration.json")), "", classes, new ArrayList<>(), new ArrayList<>());
+        assertTrue(classes.contains("org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn"), classes.toString());
+        for (String c : classes) assertTrue(c.startsWith("org.deeplearning4j.nn.") || c.startsWith("org.nd4j.linalg."), "class " + c);
+
+        org.deeplearning4j.nn.multilayer.MultiLayerNetwork plain = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(zip.toFile(), false);
+        assertEquals(org.deeplearning4j.nn.layers.recurrent.SimpleRnn.class, plain.getLayer(0).getClass(), "DL4J's own layer in plain DL4J");
+        for (boolean fastLayers : new boolean[]{true, false}) {
+            Checkpoint.Loaded loaded = Checkpoint.read(zip, false, fastLayers);
+            for (int i = 0; i < 2; i++) assertInstanceOf(CarriedSimpleRnnLayer.class, loaded.network().getLayer(i), "layer " + i + ", fast " + fastLayers);
+            assertEquals(plain.params(), loaded.network().params());
+            INDArray x = Nd4j.zeros(DataType.FLOAT, 1, loaded.vocabulary().size(), 5);
+            for (int t = 0; t < 5; t++) x.putScalar(new long[]{0, t % loaded.vocabulary().size(), t}, 1.0);
+            assertTrue(plain.output(x).equalsWithEps(loaded.network().output(x), 1e-6), "same predictions, fast " + fastLayers);
         }
     }
 

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import textgen.checkpoint.Checkpoint;
 import textgen.checkpoint.RunDirectory;
@@ -60,14 +60,14 @@ class ResumeTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"consecutive", "random"})
-    void resumedRunIsBitIdenticalToAnUninterruptedOne(String sampling) throws IOException {
-        Path whole = dir.resolve("whole-" + sampling), split = dir.resolve("split-" + sampling);
+    @CsvSource({"lstm, consecutive", "lstm, random", "simple, consecutive"})
+    void resumedRunIsBitIdenticalToAnUninterruptedOne(String cell, String sampling) throws IOException {
+        Path whole = dir.resolve("whole-" + cell + "-" + sampling), split = dir.resolve("split-" + cell + "-" + sampling);
         ok("train", "--config", config.toString(), "--run-dir", whole.toString(), "--max-iterations", "14",
-                "--set", "training.sampling=" + sampling);
+                "--set", "training.sampling=" + sampling, "--set", "model.cell=" + cell);
         // stops mid-epoch, off the evaluation grid (6 is not a multiple of 4), then resumes twice
         ok("train", "--config", config.toString(), "--run-dir", split.toString(), "--max-iterations", "6",
-                "--set", "training.sampling=" + sampling);
+                "--set", "training.sampling=" + sampling, "--set", "model.cell=" + cell);
         ok("train", "--resume", split.toString(), "--max-iterations", "9");
         Cli.Result last = ok("train", "--resume", split.toString(), "--max-iterations", "14", "--json");
         JsonNode j = JSON.readTree(last.lastLine());
@@ -79,6 +79,7 @@ class ResumeTest {
         assertEquals(a.state().valLoss(), b.state().valLoss(), 0.0);
         assertEquals(a.carried().keySet(), b.carried().keySet());
         a.carried().forEach((l, m) -> m.forEach((k, v) -> assertEquals(v, b.carried().get(l).get(k), "carried " + l + "/" + k)));
+        if (cell.equals("simple")) assertInstanceOf(textgen.model.CarriedSimpleRnnLayer.class, b.network().getLayer(0), "textgen's simple layer after resume");
         if (sampling.equals("consecutive")) assertEquals(2, a.carried().size(), "consecutive mode saves the carried state");
         else assertTrue(a.carried().isEmpty());
 

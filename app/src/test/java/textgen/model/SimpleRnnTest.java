@@ -1,16 +1,29 @@
 package textgen.model;
 
+import org.deeplearning4j.nn.conf.BackpropType;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.NoOp;
 import textgen.TestModels;
 import textgen.config.RunConfig;
 import textgen.corpus.BatchSource;
 import textgen.tensor.TokenTensors;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -35,6 +48,7 @@ class SimpleRnnTest {
             SimpleRnn conf = (SimpleRnn) net.getLayer(i).conf().getLayer();
             assertInstanceOf(ActivationReLU.class, conf.getActivationFn());
             assertEquals(Nd4j.eye(16).castTo(net.params().dataType()), net.getLayer(i).getParam("RW"), "recurrent weights start as the identity");
+            assertInstanceOf(CarriedSimpleRnnLayer.class, net.getLayer(i), "textgen's implementation of DL4J's SimpleRnn");
         }
         assertInstanceOf(FastRnnOutputLayer.class, net.getLayer(2));
     }
@@ -61,5 +75,134 @@ class SimpleRnnTest {
                 for (int v = 0; v < 9; v++) assertEquals(expected.getFloat(s, v, t), got[(s * 5 + t) * 9 + v], 2e-6);
             }
         }
+    }
+
+    private static final int V = 5, H = 4, B = 3, T = 6;
+
+    /**
+     * Under a carried state (consecutive sampling) the gradient must be that of the loss the forward pass computed,
+     * which starts from that state: every parameter against central differences, in double precision, for tanh and
+     * for relu (IRNN: identity recurrent weights), one-hot and embedding input. DL4J M2.1's own SimpleRnn fails this
+     * (its backprop re-runs the forward pass from a zero state; max relative error 1.0).
+     */
+    @ParameterizedTest(name = "{0}, embedding {1}")
+    @CsvSource({"tanh, false", "relu, false", "tanh, true", "relu, true"})
+    void carriedStateGradientMatchesFiniteDifferences(String activation, boolean embedding) {
+        CarriedStateNetwork net = doubleNet(activation, embedding);
+        DataSet ds = data(embedding, 11);
+        Map<Integer, Map<String, INDArray>> state = new HashMap<>();
+        int first = embedding ? 1 : 0;
+        for (int l = first; l < first + 2; l++) {
+            INDArray h = Nd4j.rand(DataType.DOUBLE, B, H); // relu states are >= 0
+            state.put(l, Map.of("prevAct", "relu".equals(activation) ? h : h.subi(0.5).muli(1.6)));
+        }
+        INDArray g = gradientFrom(net, state, ds).div(B); // DL4J sums the gradient over the minibatch, the score is the mean
+        INDArray zero = gradientFrom(net, null, ds).div(B);
+        assertTrue(g.sub(zero).norm2Number().doubleValue() > 1e-2 * g.norm2Number().doubleValue(), "the carried state matters");
+        INDArray params = net.params().dup();
+        double eps = 1e-6, worst = 0;
+        long worstAt = -1;
+        for (long i = 0; i < params.length(); i++) {
+            INDArray p = params.dup();
+            p.putScalar(i, params.getDouble(i) + eps);
+            double up = scoreFrom(net, p, state, ds);
+            p.putScalar(i, params.getDouble(i) - eps);
+            double down = scoreFrom(net, p, state, ds);
+            double numeric = (up - down) / (2 * eps), analytic = g.getDouble(i);
+            double rel = Math.abs(numeric - analytic) < 1e-8 ? 0 : Math.abs(numeric - analytic) / Math.max(Math.abs(numeric), Math.abs(analytic));
+            if (rel > worst) {
+                worst = rel;
+                worstAt = i;
+            }
+        }
+        net.setParams(params);
+        assertTrue(worst < 1e-5, "max relative error " + worst + " at parameter " + worstAt + " of " + params.length());
+    }
+
+    /**
+     * From a zero state textgen's backward pass is DL4J's: the same gradient whether the start state is absent (the stock
+     * code runs) or an explicit zero array (textgen's code runs), and the stock configuration becomes textgen's layer.
+     */
+    @ParameterizedTest
+    @CsvSource({"tanh", "relu"})
+    void fromAZeroStateTheGradientIsDl4jsOwn(String activation) {
+        CarriedStateNetwork net = doubleNet(activation, false);
+        DataSet ds = data(false, 12);
+        Map<Integer, Map<String, INDArray>> zeros = Map.of(0, Map.of("prevAct", Nd4j.zeros(DataType.DOUBLE, B, H)),
+                1, Map.of("prevAct", Nd4j.zeros(DataType.DOUBLE, B, H)));
+        INDArray stock = gradientFrom(net, null, ds);
+        double stockScore = net.score();
+        INDArray textgens = gradientFrom(net, zeros, ds);
+        assertEquals(stockScore, net.score(), 1e-12);
+        assertTrue(stock.norm2Number().doubleValue() > 0);
+        assertTrue(stock.equalsWithEps(textgens, 1e-12), "max difference " + stock.sub(textgens).amaxNumber());
+
+        MultiLayerConfiguration stockConf = MultiLayerConfiguration.fromJson(FastLstm.portable(net.getLayerWiseConfigurations().toJson()));
+        assertEquals(SimpleRnn.class, stockConf.getConf(0).getLayer().getClass(), "the portable configuration names DL4J's class");
+        for (boolean fast : new boolean[]{true, false}) {
+            assertInstanceOf(CarriedSimpleRnn.class, NetworkFactory.withLstm(stockConf, fast).getConf(0).getLayer(), "fast " + fast);
+        }
+    }
+
+    /** Two simple layers as NetworkFactory builds them (the layers of every backend), in DOUBLE, without updater or clipping. */
+    private static CarriedStateNetwork doubleNet(String activation, boolean embedding) {
+        RunConfig.ModelConfig model = RunConfig.defaults().with("model.cell", "simple").with("model.activation", activation)
+                .with("model.layers", 2).with("model.hiddenSize", H)
+                .with("model.input", embedding ? "embedding" : "onehot").with("model.embeddingSize", 3).model();
+        MultiLayerConfiguration conf = NetworkFactory.configuration(model, TestModels.training(B, T, RunConfig.Sampling.CONSECUTIVE), V, false);
+        var list = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.DOUBLE).updater(new NoOp()).list();
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            BaseLayer layer = (BaseLayer) conf.getConf(i).getLayer().clone();
+            layer.setIUpdater(new NoOp());
+            layer.setGradientNormalization(GradientNormalization.None);
+            list.layer(layer);
+        }
+        CarriedStateNetwork net = new CarriedStateNetwork(list.backpropType(BackpropType.TruncatedBPTT).tBPTTForwardLength(T).tBPTTBackwardLength(T).build());
+        net.init();
+        net.setParams(net.params().add(0.05));
+        return net;
+    }
+
+    /** Inputs (one-hot [B, V, T] or ids [B, 1, T]) and one-hot next-token labels, DOUBLE. */
+    private static DataSet data(boolean embedding, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        INDArray in = embedding ? Nd4j.zeros(DataType.DOUBLE, B, 1, T) : Nd4j.zeros(DataType.DOUBLE, B, V, T);
+        INDArray out = Nd4j.zeros(DataType.DOUBLE, B, V, T);
+        for (int b = 0; b < B; b++) {
+            int prev = r.nextInt(V);
+            for (int t = 0; t < T; t++) {
+                int next = r.nextInt(V);
+                if (embedding) in.putScalar(new long[]{b, 0, t}, prev);
+                else in.putScalar(new long[]{b, prev, t}, 1.0);
+                out.putScalar(new long[]{b, next, t}, 1.0);
+                prev = next;
+            }
+        }
+        return new DataSet(in, out);
+    }
+
+    private static INDArray gradientFrom(CarriedStateNetwork net, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
+        if (state == null) net.resetTrainingState();
+        else net.restoreTrainingState(copy(state));
+        net.setInput(ds.getFeatures());
+        net.setLabels(ds.getLabels());
+        net.computeGradientAndScore();
+        return net.gradient().gradient().dup();
+    }
+
+    private static double scoreFrom(CarriedStateNetwork net, INDArray params, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
+        net.setParams(params);
+        gradientFrom(net, state, ds);
+        return net.score();
+    }
+
+    private static Map<Integer, Map<String, INDArray>> copy(Map<Integer, Map<String, INDArray>> state) {
+        Map<Integer, Map<String, INDArray>> c = new HashMap<>();
+        state.forEach((l, m) -> {
+            Map<String, INDArray> mc = new HashMap<>();
+            m.forEach((k, v) -> mc.put(k, v.dup()));
+            c.put(l, mc);
+        });
+        return c;
     }
 }
