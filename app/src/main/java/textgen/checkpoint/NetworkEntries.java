@@ -98,7 +98,7 @@ final class NetworkEntries {
             throw TextgenException.usage(name + ": configuration.json describes " + params + " parameters: implausible, refused");
         }
         try {
-            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withLstm(conf, fastLayers));
+            CarriedStateNetwork net = new CarriedStateNetwork(textgen.model.NetworkFactory.withTextgenLayers(conf, fastLayers));
             net.init(floats(zip, "coefficients.bin", params, name), false);
             if (withUpdater && zip.getEntry("updaterState.bin") != null) {
                 INDArray view = net.getUpdater().getStateViewArray();

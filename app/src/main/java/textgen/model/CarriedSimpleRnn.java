@@ -15,7 +15,7 @@ import java.util.Collection;
  * parameters, initialisation, forward math) but runs on {@link CarriedSimpleRnnLayer}, whose backward pass starts
  * from the state the forward pass started in. Used on every backend: it is a correctness fix, not a speed-up.
  * Checkpoints store the stock class name (see {@link FastLstm#portable}), so they load in plain DL4J, and checkpoints
- * naming the stock class load onto this one ({@link NetworkFactory#withLstm}).
+ * naming the stock class load onto this one ({@link NetworkFactory#withTextgenLayers}).
  */
 public class CarriedSimpleRnn extends SimpleRnn {
     public static final String STOCK_CLASS = SimpleRnn.class.getName();

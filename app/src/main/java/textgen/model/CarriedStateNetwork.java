@@ -91,7 +91,7 @@ public class CarriedStateNetwork extends MultiLayerNetwork {
 
     /** A copy of a network's configuration, parameters and updater state, with fast or stock LSTM layers. */
     public static CarriedStateNetwork from(MultiLayerNetwork restored, boolean fastLstm) {
-        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.withLstm(restored.getLayerWiseConfigurations(), fastLstm));
+        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.withTextgenLayers(restored.getLayerWiseConfigurations(), fastLstm));
         net.init(restored.params().dup(), false);
         if (restored.getUpdater() != null && restored.getUpdater().getStateViewArray() != null) {
             net.getUpdater().setStateViewArray(net, restored.getUpdater().getStateViewArray().dup(), false);

@@ -88,7 +88,7 @@ public final class NetworkFactory {
      * they run. Every simple recurrent layer becomes {@link CarriedSimpleRnn} either way (DL4J's own computes wrong
      * gradients under a carried state).
      */
-    public static MultiLayerConfiguration withLstm(MultiLayerConfiguration conf, boolean fast) {
+    public static MultiLayerConfiguration withTextgenLayers(MultiLayerConfiguration conf, boolean fast) {
         MultiLayerConfiguration c = fast ? conf.clone() : MultiLayerConfiguration.fromJson(FastLstm.portable(conf.toJson()));
         for (NeuralNetConfiguration layerConf : c.getConfs()) {
             if (fast && layerConf.getLayer() instanceof LSTM lstm && !(lstm instanceof FastLstm)) layerConf.setLayer(FastLstm.of(lstm));

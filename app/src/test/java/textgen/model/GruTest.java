@@ -404,7 +404,7 @@ class GruTest {
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(json);
         assertEquals(conf, back);
         for (boolean fast : new boolean[]{false, true}) {
-            assertInstanceOf(GRU.class, NetworkFactory.withLstm(conf, fast).getConf(0).getLayer(), "the same layer on every backend");
+            assertInstanceOf(GRU.class, NetworkFactory.withTextgenLayers(conf, fast).getConf(0).getLayer(), "the same layer on every backend");
         }
     }
 }

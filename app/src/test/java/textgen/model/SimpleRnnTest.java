@@ -140,7 +140,7 @@ class SimpleRnnTest {
         MultiLayerConfiguration stockConf = MultiLayerConfiguration.fromJson(FastLstm.portable(net.getLayerWiseConfigurations().toJson()));
         assertEquals(SimpleRnn.class, stockConf.getConf(0).getLayer().getClass(), "the portable configuration names DL4J's class");
         for (boolean fast : new boolean[]{true, false}) {
-            assertInstanceOf(CarriedSimpleRnn.class, NetworkFactory.withLstm(stockConf, fast).getConf(0).getLayer(), "fast " + fast);
+            assertInstanceOf(CarriedSimpleRnn.class, NetworkFactory.withTextgenLayers(stockConf, fast).getConf(0).getLayer(), "fast " + fast);
         }
     }
 
