@@ -166,4 +166,17 @@ class StreamedCorpusTest {
             assertArrayEquals(java.util.Arrays.copyOfRange(ids, 350, 360), part.slice(50, 60).toArray());
         }
     }
+
+    /** --init-from and --resume: a folder read with a checkpoint's vocabulary, unknown tokens by policy, listed over all files. */
+    @Test
+    void aFixedVocabularyReadsAFolder() throws IOException {
+        Path f = Files.createDirectories(dir.resolve("fixed"));
+        Files.writeString(f.resolve("1.txt"), "abcabcabcabc\nabcabc");
+        Files.writeString(f.resolve("2.txt"), "cbaxcbaycba\n");
+        Vocabulary v = Vocabulary.of("abc\n");
+        Corpus c = Corpus.load(config(f.toString(), "char"), v, UnknownPolicy.skip, cache());
+        assertEquals("abcabcabcabc\nabcabc\ncbacbacba\n", text(c));
+        TextgenException e = assertThrows(TextgenException.class, () -> Corpus.load(config(f.toString(), "char"), v, UnknownPolicy.error, cache()));
+        assertTrue(e.getMessage().contains("2 character(s)") && e.getMessage().contains("'x' (U+0078), 'y' (U+0079)"), e.getMessage());
+    }
 }
