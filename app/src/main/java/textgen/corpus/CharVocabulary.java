@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
 public final class CharVocabulary extends Vocabulary {
     private final int[] codePoints;
     private final Map<Integer, Integer> index = new HashMap<>();
+    private final int[] bmp = new int[1 << 16]; // id + 1 of each code point below U+10000 (0: none), for encoding without boxing
 
     public CharVocabulary(int[] sortedDistinctCodePoints) {
         this.codePoints = sortedDistinctCodePoints.clone();
@@ -27,6 +28,7 @@ public final class CharVocabulary extends Vocabulary {
             if (!Character.isValidCodePoint(codePoints[i]))
                 throw new IllegalArgumentException("invalid code point " + codePoints[i]);
             index.put(codePoints[i], i);
+            if (codePoints[i] < bmp.length) bmp[codePoints[i]] = i + 1;
         }
     }
 
@@ -72,6 +74,7 @@ public final class CharVocabulary extends Vocabulary {
 
     /** -1 when the code point is not in the vocabulary. */
     public int id(int codePoint) {
+        if (codePoint >= 0 && codePoint < bmp.length) return bmp[codePoint] - 1;
         Integer i = index.get(codePoint);
         return i == null ? -1 : i;
     }

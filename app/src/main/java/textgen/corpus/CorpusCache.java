@@ -93,7 +93,13 @@ final class CorpusCache {
         TextStream.Stats stats = TextStream.read(files, what, piece -> {
             if (fixed != null) return;
             if (words) WordVocabulary.count(piece, config.lowercase(), counts);
-            else piece.codePoints().forEach(chars::set);
+            else {
+                for (int i = 0; i < piece.length(); ) {
+                    int cp = piece.codePointAt(i);
+                    chars.set(cp);
+                    i += Character.charCount(cp);
+                }
+            }
         });
         Vocabulary vocab = fixed != null ? fixed : vocabulary(stats, chars, counts, config, name);
         UnknownPolicy unknownPolicy = fixed != null ? policy : vocab.defaultUnknownPolicy();

@@ -146,6 +146,7 @@ public final class EncodedTokens implements TokenIds {
     static final class Writer implements AutoCloseable {
         private final FileChannel channel;
         private final OutputStream out;
+        private final byte[] buffer = new byte[1 << 16];
         private final int width;
         private final int vocabularySize;
         private long count;
@@ -159,21 +160,20 @@ public final class EncodedTokens implements TokenIds {
         }
 
         void add(int[] ids) throws IOException {
+            int n = 0;
             for (int id : ids) {
-                switch (width) {
-                    case 1 -> out.write(id);
-                    case 2 -> {
-                        out.write(id);
-                        out.write(id >>> 8);
-                    }
-                    default -> {
-                        out.write(id);
-                        out.write(id >>> 8);
-                        out.write(id >>> 16);
-                        out.write(id >>> 24);
-                    }
+                if (n + width > buffer.length) {
+                    out.write(buffer, 0, n);
+                    n = 0;
+                }
+                buffer[n++] = (byte) id;
+                if (width >= 2) buffer[n++] = (byte) (id >>> 8);
+                if (width == 4) {
+                    buffer[n++] = (byte) (id >>> 16);
+                    buffer[n++] = (byte) (id >>> 24);
                 }
             }
+            out.write(buffer, 0, n);
             count += ids.length;
         }
 
