@@ -33,13 +33,16 @@ public final class EncodedTokens implements TokenIds {
     static final int HEADER = 32;
     private static final int CHUNK_SHIFT = 30;
 
+    private final int shift; // pieces of 2^shift bytes: 30 (1 GiB), smaller in tests
+
     private final MappedByteBuffer[] chunks; // chunk c holds bytes [c << 30, ...) of the id area, from the first id mapped
     private final int width;
     private final long from, to; // the ids of the file this instance reads, [from, to)
     private final long mappedFrom;
 
-    private EncodedTokens(MappedByteBuffer[] chunks, int width, long mappedFrom, long from, long to) {
+    private EncodedTokens(MappedByteBuffer[] chunks, int shift, int width, long mappedFrom, long from, long to) {
         this.chunks = chunks;
+        this.shift = shift;
         this.width = width;
         this.mappedFrom = mappedFrom;
         this.from = from;
@@ -84,20 +87,25 @@ public final class EncodedTokens implements TokenIds {
 
     /** Ids {@code [first, end)} of {@code file} (end -1: to the last), mapping only their bytes. */
     public static EncodedTokens open(Path file, long first, long end) throws IOException {
+        return open(file, first, end, CHUNK_SHIFT);
+    }
+
+    /** With maps of 2^shift bytes (a multiple of 4), so that tests can cross map boundaries on small files. */
+    static EncodedTokens open(Path file, long first, long end, int shift) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Header h = header(ch, file);
             long last = end < 0 ? h.count : end;
             if (first < 0 || last > h.count || first > last) throw new IndexOutOfBoundsException("ids [" + first + ", " + last + ") of " + h.count);
             long bytes = (last - first) * h.width;
-            int n = (int) ((bytes + (1L << CHUNK_SHIFT) - 1) >>> CHUNK_SHIFT);
+            int n = (int) ((bytes + (1L << shift) - 1) >>> shift);
             MappedByteBuffer[] chunks = new MappedByteBuffer[Math.max(n, 1)];
             for (int c = 0; c < n; c++) {
-                long off = (long) c << CHUNK_SHIFT;
-                chunks[c] = ch.map(FileChannel.MapMode.READ_ONLY, HEADER + first * h.width + off, Math.min(1L << CHUNK_SHIFT, bytes - off));
+                long off = (long) c << shift;
+                chunks[c] = ch.map(FileChannel.MapMode.READ_ONLY, HEADER + first * h.width + off, Math.min(1L << shift, bytes - off));
                 chunks[c].order(ByteOrder.LITTLE_ENDIAN);
             }
             if (n == 0) chunks[0] = ch.map(FileChannel.MapMode.READ_ONLY, HEADER, 0);
-            return new EncodedTokens(chunks, h.width, first, first, last);
+            return new EncodedTokens(chunks, shift, h.width, first, first, last);
         }
     }
 
@@ -116,8 +124,8 @@ public final class EncodedTokens implements TokenIds {
         long byteAt = (from - mappedFrom + start) * width;
         int done = 0;
         while (done < n) {
-            MappedByteBuffer b = chunks[(int) (byteAt >>> CHUNK_SHIFT)];
-            int at = (int) (byteAt & ((1L << CHUNK_SHIFT) - 1));
+            MappedByteBuffer b = chunks[(int) (byteAt >>> shift)];
+            int at = (int) (byteAt & ((1L << shift) - 1));
             int k = Math.min(n - done, (b.limit() - at) / width);
             int o = offset + done;
             switch (width) {
@@ -139,7 +147,7 @@ public final class EncodedTokens implements TokenIds {
     @Override
     public TokenIds slice(long start, long end) {
         if (start < 0 || end > size() || start > end) throw new IndexOutOfBoundsException("slice [" + start + ", " + end + ") of " + size());
-        return new EncodedTokens(chunks, width, mappedFrom, from + start, from + end);
+        return new EncodedTokens(chunks, shift, width, mappedFrom, from + start, from + end);
     }
 
     /** Writes ids to a new file in the format above: {@link #add} each id, then {@link #finish}. */

@@ -164,6 +164,16 @@ class StreamedCorpusTest {
             assertEquals(400, part.size());
             assertEquals(ids[300], part.get(0));
             assertArrayEquals(java.util.Arrays.copyOfRange(ids, 350, 360), part.slice(50, 60).toArray());
+            // maps of 64 bytes: every window of 1..40 ids, from every start, crosses map boundaries
+            EncodedTokens small = EncodedTokens.open(f, 3, 997, 6);
+            for (int start = 0; start < 900; start += 7) {
+                for (int n = 1; n <= 40; n += 13) {
+                    int[] got = new int[n];
+                    small.copy(start, got, 0, n);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(ids, 3 + start, 3 + start + n), got, "start " + start + " n " + n);
+                }
+            }
+            assertArrayEquals(java.util.Arrays.copyOfRange(ids, 503, 553), small.slice(500, 550).toArray());
         }
     }
 
