@@ -77,6 +77,8 @@ final class CorpusCache {
 
     private Encoded encode(CorpusFiles files, String what, String name, String settings, Vocabulary fixed, CorpusConfig config,
                            UnknownPolicy policy, Function<Set<String>, String> missing) {
+        // the version of the tokenizers and of the file format: raise it when either changes, so old entries are not served
+        settings = "v1 " + settings;
         StringBuilder fp = new StringBuilder(settings).append('\n');
         for (CorpusFiles.Document d : files.documents()) {
             fp.append(d.path().toAbsolutePath().normalize()).append('\t').append(d.size()).append('\t').append(d.modifiedNanos()).append('\n');
