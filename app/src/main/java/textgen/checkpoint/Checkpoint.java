@@ -52,9 +52,14 @@ public final class Checkpoint {
     }
 
     /** Where the training text came from, recorded in every checkpoint. */
-    public record Provenance(String corpusSha256, long corpusCodePoints) {
+    public record Provenance(String corpusSha256, long corpusCodePoints, int corpusFiles, long corpusBytes) {
+        /** For a single file of {@code codePoints} characters whose size on disk is not known. */
+        public Provenance(String corpusSha256, long corpusCodePoints) {
+            this(corpusSha256, corpusCodePoints, 1, -1);
+        }
+
         public static Provenance of(textgen.corpus.Corpus c) {
-            return new Provenance(c.sha256(), c.codePoints());
+            return new Provenance(c.sha256(), c.codePoints(), c.files(), c.bytes());
         }
     }
 
@@ -105,6 +110,8 @@ public final class Checkpoint {
         meta.put("created", Instant.now().toString());
         meta.put("corpusSha256", provenance.corpusSha256());
         meta.put("corpusCodePoints", provenance.corpusCodePoints());
+        meta.put("corpusFiles", provenance.corpusFiles());
+        if (provenance.corpusBytes() >= 0) meta.put("corpusBytes", provenance.corpusBytes());
         meta.put("corpusPath", config.corpus().path());
         meta.put("seed", config.training().seed());
         meta.put("javaVersion", System.getProperty("java.version"));

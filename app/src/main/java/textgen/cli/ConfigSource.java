@@ -13,7 +13,7 @@ final class ConfigSource {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config (see configs/); defaults are used for keys it leaves out.")
     Path config;
 
-    @Option(names = "--corpus", paramLabel = "PATH", description = "Training text (overrides corpus.path).")
+    @Option(names = "--corpus", paramLabel = "PATH", description = "Training text: a file, folder or glob (overrides corpus.path).")
     Path corpus;
 
     /** The config file (none: the defaults) with {@code overrides} and then --corpus applied. */

@@ -76,7 +76,9 @@ final class InspectCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  created           %s by textgen %s (format %d), DL4J %s, backend %s, Java %s%n", m.path("created").asText("?"),
                 m.path("textgenVersion").asText("?"), m.path("formatVersion").asInt(), m.path("dl4jVersion").asText("?"),
                 m.path("backend").asText("?"), m.path("javaVersion").asText("?"));
-        out.printf(Locale.ROOT, "  corpus            %s (%,d characters, SHA-256 %s)%n", m.path("corpusPath").asText("?"),
+        out.printf(Locale.ROOT, "  corpus            %s (%s%,d characters, SHA-256 %s)%n", m.path("corpusPath").asText("?"),
+                m.has("corpusFiles") ? String.format(Locale.ROOT, "%,d file(s)%s, ", m.path("corpusFiles").asInt(),
+                        m.has("corpusBytes") ? String.format(Locale.ROOT, " of %,d bytes", m.path("corpusBytes").asLong()) : "") : "",
                 m.path("corpusCodePoints").asLong(), m.path("corpusSha256").asText("?"));
         Vocabulary v = c.vocabulary();
         String unit = v.shortUnit();

@@ -8,13 +8,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import textgen.TextgenException;
 import textgen.checkpoint.Checkpoint;
-import textgen.corpus.TextFile;
+import textgen.corpus.Corpus;
 import textgen.corpus.UnknownPolicy;
 import textgen.corpus.Vocabulary;
 import textgen.eval.Evaluator;
+import textgen.tensor.TokenIds;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -29,8 +29,9 @@ final class PerplexityCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     ModelOption model;
 
-    @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text to score.")
-    Path text;
+    @Option(names = "--text", required = true, paramLabel = "PATH", description = "UTF-8 text to score: a file, a folder (its files in "
+            + "order of their relative paths) or a glob; .gz files are read through gzip.")
+    String text;
 
     @Option(names = "--unknown", paramLabel = "POLICY", description = "Characters or words not in the vocabulary: ${COMPLETION-CANDIDATES} "
             + "(skip drops them before scoring; unk, the default for word-level models, scores them as <unk>; error is the default for characters).")
@@ -41,18 +42,23 @@ final class PerplexityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String content = TextFile.read(text, "text");
         Checkpoint.Loaded ckpt = model.load();
         Vocabulary vocab = ckpt.vocabulary();
         boolean words = vocab.unknown() >= 0;
         UnknownPolicy policy = unknown != null ? unknown : vocab.defaultUnknownPolicy();
-        int[] ids = vocab.encode(content, policy, "text " + text);
+        Corpus.Scored scored = Corpus.encode(text, "text", vocab, policy);
+        TokenIds ids = scored.ids();
         String unit = vocab.shortUnit();
-        if (ids.length < 2) throw TextgenException.usage("text " + text + " has fewer than 2 scorable " + vocab.unit() + "s");
+        if (ids.size() < 2) throw TextgenException.usage("text " + text + " has fewer than 2 scorable " + vocab.unit() + "s");
         Evaluator.Score s = Evaluator.score(ckpt.network(), ids, vocab.size(), 1, 1024);
         long unks = 0; // <unk> among the predicted tokens (all but the first)
-        for (int i = 1; i < ids.length; i++) if (ids[i] == vocab.unknown()) unks++;
-        double unkRate = unks / (double) (ids.length - 1);
+        int[] window = new int[1 << 16];
+        for (long from = 1; from < ids.size(); from += window.length) {
+            int n = (int) Math.min(window.length, ids.size() - from);
+            ids.copy(from, window, 0, n);
+            for (int i = 0; i < n; i++) if (window[i] == vocab.unknown()) unks++;
+        }
+        double unkRate = unks / (double) (ids.size() - 1);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
@@ -61,7 +67,7 @@ final class PerplexityCommand implements Callable<Integer> {
             o.put("bits", s.bits());
             o.put("perplexity", s.perplexity());
             o.put("tokens", s.tokens());
-            o.put("skipped", vocab.count(content) - ids.length);
+            o.put("skipped", scored.skipped());
             if (words) o.put("unk_rate", unkRate);
             out.println(o);
         } else {

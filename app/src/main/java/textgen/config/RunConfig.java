@@ -13,14 +13,16 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
     public enum Tokenizer { CHAR, WORD }
 
     public record CorpusConfig(
-            @Key(def = "", path = true, doc = "training text, UTF-8; the vocabulary is its Unicode code points (or its words); "
-                    + "relative paths in a config file are relative to that file")
+            @Key(def = "", path = true, doc = "training text, UTF-8: a file, a folder (every file below it, hidden ones skipped, in byte "
+                    + "order of their relative paths) or a glob such as data/**/*.txt; .gz files are read through gzip; files are joined "
+                    + "by a line break; the vocabulary is its Unicode code points (or its words); relative paths in a config file are "
+                    + "relative to that file")
             String path,
             @Key(def = "0.1", min = 0, minExclusive = true, max = 0.5,
                     doc = "last fraction of the corpus held out for validation (ignored when corpus.validationPath is set)")
             double validationFraction,
-            @Key(def = "", path = true, doc = "separate validation text instead of the fraction (characters must occur in the corpus; "
-                    + "words it lacks read as <unk>)")
+            @Key(def = "", path = true, doc = "separate validation text (a file, folder or glob, as corpus.path) instead of the fraction "
+                    + "(characters must occur in the corpus; words it lacks read as <unk>)")
             String validationPath,
             @Key(inherited = true, def = "char", doc = "char: one token per Unicode character; word: words, punctuation marks and line breaks (see README, "
                     + "Word level), with <unk>")

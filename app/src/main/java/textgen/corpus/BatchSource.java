@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import textgen.TextgenException;
 import textgen.config.RunConfig.Sampling;
+import textgen.tensor.TokenIds;
 import textgen.tensor.TokenTensors;
 
 import java.util.SplittableRandom;
@@ -17,24 +18,30 @@ import java.util.SplittableRandom;
  * <li>{@code RANDOM}: every row is a window at a random position, drawn from a generator seeded by (seed, epoch,
  * batch), so any position in the run can be reproduced.</li>
  * </ul>
+ * Positions are {@code long}: the ids may be a memory-mapped corpus of any length. Each row's window is copied into an
+ * {@code int[]} once per minibatch and the tensors are filled from those.
  */
 public final class BatchSource {
-    private final int[] ids;
+    private final TokenIds ids;
     private final int vocabSize;
     private final int batchSize;
     private final int length;
     private final Sampling sampling;
     private final long seed;
-    private final int streamLength;
+    private final long streamLength;
     private final int batchesPerEpoch;
     private final boolean indexInput;
 
     public BatchSource(int[] ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed) {
-        this(ids, vocabSize, batchSize, length, sampling, seed, false);
+        this(TokenIds.of(ids), vocabSize, batchSize, length, sampling, seed, false);
+    }
+
+    public BatchSource(int[] ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed, boolean indexInput) {
+        this(TokenIds.of(ids), vocabSize, batchSize, length, sampling, seed, indexInput);
     }
 
     /** {@code indexInput}: features are token ids [batch, 1, time] (for an embedding layer), not one-hot vectors. */
-    public BatchSource(int[] ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed, boolean indexInput) {
+    public BatchSource(TokenIds ids, int vocabSize, int batchSize, int length, Sampling sampling, long seed, boolean indexInput) {
         this.indexInput = indexInput;
         this.ids = ids;
         this.vocabSize = vocabSize;
@@ -43,13 +50,15 @@ public final class BatchSource {
         this.sampling = sampling;
         this.seed = seed;
         long needed = (long) batchSize * length + 1;
-        if (ids.length < needed) {
-            throw TextgenException.usage("training text has " + ids.length + " tokens, fewer than one minibatch needs: "
+        long size = ids.size();
+        if (size < needed) {
+            throw TextgenException.usage("training text has " + size + " tokens, fewer than one minibatch needs: "
                     + "training.batchSize (" + batchSize + ") x training.tbpttLength (" + length + ") + 1 = " + needed
                     + "; lower them or use a longer corpus");
         }
-        this.streamLength = (ids.length - 1) / batchSize;
-        this.batchesPerEpoch = sampling == Sampling.CONSECUTIVE ? streamLength / length : (ids.length - 1) / (batchSize * length);
+        this.streamLength = (size - 1) / batchSize;
+        long batches = sampling == Sampling.CONSECUTIVE ? streamLength / length : (size - 1) / ((long) batchSize * length);
+        this.batchesPerEpoch = (int) Math.min(Integer.MAX_VALUE, batches);
     }
 
     public int batchesPerEpoch() {
@@ -73,7 +82,7 @@ public final class BatchSource {
      */
     public DataSet[] shards(int epoch, int k, int n) {
         if (n < 1 || batchSize % n != 0) throw new IllegalArgumentException(batchSize + " rows do not split into " + n + " shards");
-        int[] starts = starts(epoch, k);
+        long[] starts = starts(epoch, k);
         int rows = batchSize / n;
         DataSet[] out = new DataSet[n];
         for (int i = 0; i < n; i++) out[i] = rows(java.util.Arrays.copyOfRange(starts, i * rows, (i + 1) * rows));
@@ -81,21 +90,24 @@ public final class BatchSource {
     }
 
     /** Where each row of minibatch k starts in the text. */
-    private int[] starts(int epoch, int k) {
+    private long[] starts(int epoch, int k) {
         if (k < 0 || k >= batchesPerEpoch) throw new IndexOutOfBoundsException("batch " + k + " of " + batchesPerEpoch);
-        int[] starts = new int[batchSize];
+        long[] starts = new long[batchSize];
         if (sampling == Sampling.CONSECUTIVE) {
-            for (int b = 0; b < batchSize; b++) starts[b] = b * streamLength + k * length;
+            for (int b = 0; b < batchSize; b++) starts[b] = b * streamLength + (long) k * length;
         } else {
             SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch * 1_000_003L + k);
-            for (int b = 0; b < batchSize; b++) starts[b] = rng.nextInt(ids.length - length);
+            long bound = ids.size() - length;
+            // nextInt below 2^31 keeps the windows of runs (and checkpoints) made before positions became long
+            for (int b = 0; b < batchSize; b++) starts[b] = bound <= Integer.MAX_VALUE ? rng.nextInt((int) bound) : rng.nextLong(bound);
         }
         return starts;
     }
 
     /** Features (one-hot, or ids for an embedding layer) and next-token labels (one-hot) for rows starting at {@code starts}. */
-    private DataSet rows(int[] starts) {
-        INDArray features = indexInput ? TokenTensors.ids(ids, starts, length) : TokenTensors.oneHot(ids, starts, 0, length, vocabSize);
-        return new DataSet(features, TokenTensors.oneHot(ids, starts, 1, length, vocabSize));
+    private DataSet rows(long[] starts) {
+        int[][] rows = TokenTensors.windows(ids, starts, 0, length + 1, null);
+        INDArray features = indexInput ? TokenTensors.ids(rows, new int[rows.length], length) : TokenTensors.oneHot(rows, 0, length, vocabSize);
+        return new DataSet(features, TokenTensors.oneHot(rows, 1, length, vocabSize));
     }
 }

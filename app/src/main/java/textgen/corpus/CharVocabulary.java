@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
 public final class CharVocabulary extends Vocabulary {
     private final int[] codePoints;
     private final Map<Integer, Integer> index = new HashMap<>();
+    private final int[] bmp = new int[1 << 16]; // id + 1 of each code point below U+10000 (0: none), for encoding without boxing
 
     public CharVocabulary(int[] sortedDistinctCodePoints) {
         this.codePoints = sortedDistinctCodePoints.clone();
@@ -27,6 +28,7 @@ public final class CharVocabulary extends Vocabulary {
             if (!Character.isValidCodePoint(codePoints[i]))
                 throw new IllegalArgumentException("invalid code point " + codePoints[i]);
             index.put(codePoints[i], i);
+            if (codePoints[i] < bmp.length) bmp[codePoints[i]] = i + 1;
         }
     }
 
@@ -72,6 +74,7 @@ public final class CharVocabulary extends Vocabulary {
 
     /** -1 when the code point is not in the vocabulary. */
     public int id(int codePoint) {
+        if (codePoint >= 0 && codePoint < bmp.length) return bmp[codePoint] - 1;
         Integer i = index.get(codePoint);
         return i == null ? -1 : i;
     }
@@ -109,20 +112,36 @@ public final class CharVocabulary extends Vocabulary {
     public int[] encode(String text, UnknownPolicy policy, String what) {
         if (policy == UnknownPolicy.unk)
             throw TextgenException.usage(what + ": unknown policy unk needs a word-level model; this one reads characters (use error or skip)");
-        int[] cps = text.codePoints().toArray();
-        int[] ids = new int[cps.length];
+        Unknowns unknown = new Unknowns();
+        int[] ids = encodeKnown(text, false, unknown);
+        if (!unknown.isEmpty() && policy == UnknownPolicy.error) throw TextgenException.usage(missingMessage(what, unknown.distinct));
+        return ids;
+    }
+
+    @Override
+    int[] encodeKnown(String text, boolean unk, Unknowns missing) {
+        int[] ids = new int[text.length()];
         int n = 0;
-        Set<Integer> unknown = new LinkedHashSet<>();
-        for (int cp : cps) {
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            i += Character.charCount(cp);
             int id = id(cp);
             if (id >= 0) ids[n++] = id;
-            else unknown.add(cp);
-        }
-        if (!unknown.isEmpty() && policy == UnknownPolicy.error) {
-            throw TextgenException.usage(what + " has " + unknown.size() + " character(s) not in the model's vocabulary: "
-                    + describe(unknown) + " (use --unknown skip to drop them)");
+            else missing.add(describe(cp));
         }
         return n == ids.length ? ids : Arrays.copyOf(ids, n);
+    }
+
+    @Override
+    String missingMessage(String what, Set<String> missing) {
+        return what + " has " + missing.size() + " character(s) not in the model's vocabulary: " + list(missing)
+                + " (use --unknown skip to drop them)";
+    }
+
+    /** At most 10 of {@code described}, joined by commas. */
+    static String list(Set<String> described) {
+        String shown = described.stream().limit(10).collect(Collectors.joining(", "));
+        return described.size() > 10 ? shown + ", ..." : shown;
     }
 
     @Override

@@ -80,6 +80,16 @@ public abstract sealed class Vocabulary permits CharVocabulary, WordVocabulary {
      */
     public abstract int[] encode(String text, UnknownPolicy policy, String what);
 
+    /**
+     * The ids of the tokens of {@code text} this vocabulary knows ({@code <unk>} for the others when {@code unk}); each
+     * token it has no id for is added to {@code missing}, described for a message. Never throws for unknown tokens:
+     * a streamed corpus collects them over all its pieces.
+     */
+    abstract int[] encodeKnown(String text, boolean unk, Unknowns missing);
+
+    /** The one-line error for {@code missing} tokens (as {@link #encodeKnown} describes them) in {@code what}. */
+    abstract String missingMessage(String what, java.util.Set<String> missing);
+
     /** How many tokens {@code text} holds, known or not. */
     public abstract int count(String text);
 

@@ -79,7 +79,17 @@ public final class WordVocabulary extends Vocabulary {
      */
     public static WordVocabulary build(String text, boolean lowercase, int maxVocabulary, int minCount) {
         Map<String, Integer> counts = new HashMap<>();
+        count(text, lowercase, counts);
+        return build(counts, lowercase, maxVocabulary, minCount);
+    }
+
+    /** Adds the tokens of {@code text} (a piece of a corpus cut at whitespace) to {@code counts}. */
+    static void count(String text, boolean lowercase, Map<String, Integer> counts) {
         for (String t : tokenize(text, lowercase)) if (!UNK.equals(t)) counts.merge(t, 1, Integer::sum);
+    }
+
+    /** The vocabulary of the token counts of a whole corpus; see {@link #build(String, boolean, int, int)}. */
+    static WordVocabulary build(Map<String, Integer> counts, boolean lowercase, int maxVocabulary, int minCount) {
         List<Map.Entry<String, Integer>> entries = new ArrayList<>(counts.entrySet());
         entries.removeIf(e -> e.getValue() < minCount);
         entries.sort(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
@@ -192,22 +202,30 @@ public final class WordVocabulary extends Vocabulary {
 
     @Override
     public int[] encode(String text, UnknownPolicy policy, String what) {
+        Unknowns unknown = new Unknowns();
+        int[] ids = encodeKnown(text, policy == UnknownPolicy.unk, unknown);
+        if (!unknown.isEmpty() && policy == UnknownPolicy.error) throw TextgenException.usage(missingMessage(what, unknown.distinct));
+        return ids;
+    }
+
+    @Override
+    int[] encodeKnown(String text, boolean unk, Unknowns missing) {
         List<String> words = tokenize(text, lowercase);
         int[] ids = new int[words.size()];
         int n = 0;
-        Set<String> unknown = new LinkedHashSet<>();
         for (String w : words) {
             int id = id(w);
-            if (id < 0 && policy == UnknownPolicy.unk) id = 0;
+            if (id < 0 && unk) id = 0;
             if (id >= 0) ids[n++] = id;
-            else unknown.add(w);
-        }
-        if (!unknown.isEmpty() && policy == UnknownPolicy.error) {
-            String shown = unknown.stream().limit(10).map(w -> "'" + w + "'").collect(Collectors.joining(", "));
-            throw TextgenException.usage(what + " has " + unknown.size() + " word(s) not in the model's vocabulary: " + shown
-                    + (unknown.size() > 10 ? ", ..." : "") + " (use --unknown skip to drop them, or --unknown unk to read them as <unk>)");
+            else missing.add("'" + w + "'");
         }
         return n == ids.length ? ids : Arrays.copyOf(ids, n);
+    }
+
+    @Override
+    String missingMessage(String what, Set<String> missing) {
+        return what + " has " + missing.size() + " word(s) not in the model's vocabulary: " + CharVocabulary.list(missing)
+                + " (use --unknown skip to drop them, or --unknown unk to read them as <unk>)";
     }
 
     @Override

@@ -2,6 +2,8 @@ package textgen.eval;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import textgen.model.Predictor;
+import textgen.tensor.TokenIds;
+import textgen.tensor.TokenTensors;
 
 /**
  * Streaming cross-entropy of a text under a network. The text is cut into {@code streams} parallel streams (1 for
@@ -34,25 +36,31 @@ public final class Evaluator {
      * stream. Leaves the network's {@code rnnTimeStep} state cleared (or untouched).
      */
     public static Score score(MultiLayerNetwork net, int[] ids, int vocabSize, int streams, int chunk) {
-        if (ids.length < 2) throw new IllegalArgumentException("need at least 2 tokens to score");
-        streams = Math.max(1, Math.min(streams, (ids.length - 1) / 2));
-        int streamLength = ids.length / streams; // tokens per stream, including the first (unpredicted) one
-        int[][] rows = new int[streams][];
-        for (int s = 0; s < streams; s++) {
-            rows[s] = java.util.Arrays.copyOfRange(ids, s * streamLength, (s + 1) * streamLength);
-        }
+        return score(net, TokenIds.of(ids), vocabSize, streams, chunk);
+    }
+
+    /** As {@link #score(MultiLayerNetwork, int[], int, int, int)}, reading each chunk's window of {@code ids} as it goes. */
+    public static Score score(MultiLayerNetwork net, TokenIds ids, int vocabSize, int streams, int chunk) {
+        long size = ids.size();
+        if (size < 2) throw new IllegalArgumentException("need at least 2 tokens to score");
+        streams = (int) Math.max(1, Math.min(streams, (size - 1) / 2));
+        long streamLength = size / streams; // tokens per stream, including the first (unpredicted) one
         // the probabilities of one chunk, streams x chunk x vocabulary floats, stay under 16 M (64 MB) for word vocabularies
         chunk = (int) Math.max(1, Math.min(chunk, (16L << 20) / ((long) streams * vocabSize)));
+        long[] starts = new long[streams];
+        int[][] rows = null;
         double total = 0;
         Predictor predictor = Predictor.of(net);
         predictor.reset();
         try {
-            for (int pos = 0; pos < streamLength - 1; pos += chunk) {
-                int n = Math.min(chunk, streamLength - 1 - pos);
-                float[] p = predictor.feedReusing(rows, pos, n); // [streams, n, vocab], overwritten by the next call
+            for (long pos = 0; pos < streamLength - 1; pos += chunk) {
+                int n = (int) Math.min(chunk, streamLength - 1 - pos);
+                for (int s = 0; s < streams; s++) starts[s] = s * streamLength + pos;
+                rows = TokenTensors.windows(ids, starts, 0, n + 1, rows); // this chunk's inputs and the token after them
+                float[] p = predictor.feedReusing(rows, 0, n); // [streams, n, vocab], overwritten by the next call
                 for (int s = 0; s < streams; s++) {
                     for (int t = 0; t < n; t++) {
-                        total -= Math.log(Math.max(p[(s * n + t) * vocabSize + rows[s][pos + t + 1]], MIN_PROB));
+                        total -= Math.log(Math.max(p[(s * n + t) * vocabSize + rows[s][t + 1]], MIN_PROB));
                     }
                 }
             }

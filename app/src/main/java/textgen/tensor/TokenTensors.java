@@ -37,6 +37,19 @@ public final class TokenTensors {
         return timeMajor(x, rows, vocab, n);
     }
 
+    /**
+     * Reads row r, {@code ids[starts[r] + offset .. + n)}, of a long-indexed sequence into {@code rows[r]} (reused when
+     * already of length n), so that the tensors below are filled from plain arrays.
+     */
+    public static int[][] windows(TokenIds ids, long[] starts, int offset, int n, int[][] rows) {
+        int[][] out = rows != null && rows.length == starts.length ? rows : new int[starts.length][];
+        for (int r = 0; r < starts.length; r++) {
+            if (out[r] == null || out[r].length != n) out[r] = new int[n];
+            ids.copy(starts[r] + offset, out[r], 0, n);
+        }
+        return out;
+    }
+
     /** Token ids [rows, 1, n] for an embedding layer: row r holds {@code ids[starts[r] .. starts[r]+n)}. */
     public static INDArray ids(int[] ids, int[] starts, int n) {
         float[] x = new float[starts.length * n];

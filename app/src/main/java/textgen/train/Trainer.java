@@ -36,7 +36,7 @@ import java.util.stream.IntStream;
  */
 public final class Trainer {
     /** What is about to be trained; {@code startIteration} > 0 when a run resumes. */
-    public record Plan(RunConfig config, int vocabSize, String unit, int trainTokens, int validationTokens, long parameters,
+    public record Plan(RunConfig config, int vocabSize, String unit, long trainTokens, long validationTokens, long parameters,
                        int batchesPerEpoch, Path runDir, long startIteration) {
     }
 
@@ -158,7 +158,7 @@ public final class Trainer {
             else enter(fresh(), TrainingState.start(), Map.of());
             elapsedBefore = st.elapsedSeconds();
             lastEvalIteration = st.iteration();
-            Plan plan = new Plan(config, corpus.vocabulary().size(), unit(), corpus.train().length, corpus.validation().length,
+            Plan plan = new Plan(config, corpus.vocabulary().size(), unit(), corpus.train().size(), corpus.validation().size(),
                     runner.network().numParams(), source.batchesPerEpoch(), dir.path(), st.iteration());
             listeners.forEach(l -> l.onStart(plan));
             listeners.forEach(l -> l.onNetwork(runner.network()));

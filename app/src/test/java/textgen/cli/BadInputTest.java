@@ -32,6 +32,7 @@ class BadInputTest {
     @TempDir
     static Path dir;
     static String ck, corpus, config;
+    static boolean unreadable;
     /**
      * busy-run, held by this JVM as a trainer holds its run directory. (The snapshots read busy-run/.lock, and on Linux
      * that drops this process's OS lock on it: what is tested is the refusal a run in the same JVM meets.)
@@ -84,6 +85,21 @@ class BadInputTest {
         zip("future.zip", without(ck, "none", "textgen.json"));
         write("prompts-missing-dir", "");
         Files.createDirectories(dir.resolve("a-directory"));
+        Path docs = Files.createDirectories(dir.resolve("docs/sub"));
+        write("docs/a.txt", "The cat sat on the mat.\n".repeat(20));
+        Files.write(docs.resolve("latin1.txt"), "ok caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+        Path gz = Files.createDirectories(dir.resolve("gzdocs"));
+        write("gzdocs/a.txt", "The cat sat on the mat.\n".repeat(20));
+        write("gzdocs/b.txt.gz", "not gzip at all");
+        Path gzLatin = Files.createDirectories(dir.resolve("gzlatin"));
+        try (var o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gzLatin.resolve("x.txt.gz")))) {
+            o.write("The cat sat.\ncaf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+        }
+        Path locked = Files.createDirectories(dir.resolve("locked"));
+        write("locked/a.txt", "The cat sat on the mat.\n".repeat(20));
+        Path secret = Files.writeString(locked.resolve("b.txt"), "secret\n");
+        // as root every file is readable: then the case is left out
+        unreadable = secret.toFile().setReadable(false, false) && !Files.isReadable(secret);
         Files.copy(Path.of(ck), Files.createDirectories(dir.resolve("busy-run")).resolve("latest.zip"));
         busy = textgen.checkpoint.RunDirectory.open(dir.resolve("busy-run"));
     }
@@ -182,8 +198,25 @@ class BadInputTest {
         c.add(new Case("no corpus at all", "corpus.path", "train", "--run-dir", runDir));
         // corpus
         c.add(new Case("empty corpus", "is empty", "train", "--config", config, "--corpus", f("empty.txt"), "--run-dir", runDir));
-        c.add(new Case("corpus a directory", "is a directory", "train", "--config", config, "--corpus", f("a-directory"), "--run-dir", runDir));
-        c.add(new Case("corpus unreadable", "cannot read corpus", "train", "--config", config, "--corpus", f("corpus.txt/inside"), "--run-dir", runDir));
+        c.add(new Case("corpus an empty folder", "corpus folder " + f("a-directory") + " holds no files", "train", "--config", config,
+                "--corpus", f("a-directory"), "--run-dir", runDir));
+        c.add(new Case("corpus below a file", "does not exist", "train", "--config", config, "--corpus", f("corpus.txt/inside"), "--run-dir", runDir));
+        c.add(new Case("corpus glob matching nothing", "corpus glob " + f("docs") + "/**/*.md matches no file", "train", "--config", config,
+                "--corpus", f("docs") + "/**/*.md", "--run-dir", runDir));
+        c.add(new Case("corpus folder with a file not UTF-8", f("docs/sub/latin1.txt") + " (folder " + f("docs")
+                + ") is not valid UTF-8: invalid byte 0xe9 at byte offset 6", "train", "--config", config, "--corpus", f("docs"), "--run-dir", runDir));
+        c.add(new Case("corpus folder with a file not gzip", f("gzdocs/b.txt.gz") + " (folder " + f("gzdocs") + ") is not valid gzip",
+                "train", "--config", config, "--corpus", f("gzdocs"), "--run-dir", runDir));
+        c.add(new Case("gzip corpus not UTF-8", "invalid byte 0xe9 at byte offset 16 of its decompressed content", "train", "--config", config,
+                "--corpus", f("gzlatin") + "/*.gz", "--run-dir", runDir));
+        c.add(new Case("validation folder empty", "validation text folder " + f("a-directory") + " holds no files", "train", "--config", config,
+                "--set", "corpus.validationPath=" + f("a-directory"), "--run-dir", runDir));
+        c.add(new Case("text glob matching nothing", "text glob " + f("docs") + "/*.md matches no file", "perplexity", "--model", ck,
+                "--text", f("docs") + "/*.md"));
+        if (unreadable) {
+            c.add(new Case("corpus folder with an unreadable file", f("locked/b.txt") + " (folder " + f("locked") + ") is not readable",
+                    "train", "--config", config, "--corpus", f("locked"), "--run-dir", runDir));
+        }
         c.add(new Case("corpus not UTF-8", "byte offset 3", "train", "--config", config, "--corpus", f("latin1.txt"), "--run-dir", runDir));
         c.add(new Case("corpus shorter than a batch", "fewer than one minibatch", "train", "--config", config, "--corpus", f("short.txt"),
                 "--set", "training.batchSize=32", "--run-dir", runDir));
@@ -242,7 +275,8 @@ class BadInputTest {
             for (Path p : s.toList()) {
                 String key = dir.relativize(p).toString();
                 if (Files.isDirectory(p)) m.put(key + "/", "dir");
-                else m.put(key, Files.size(p) + " " + Files.getLastModifiedTime(p) + " " + HexFormat.of().formatHex(sha.digest(Files.readAllBytes(p))));
+                else m.put(key, Files.size(p) + " " + Files.getLastModifiedTime(p) + " "
+                        + (Files.isReadable(p) ? HexFormat.of().formatHex(sha.digest(Files.readAllBytes(p))) : "unreadable"));
             }
         }
         return m;

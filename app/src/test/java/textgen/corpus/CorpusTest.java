@@ -52,8 +52,8 @@ class CorpusTest {
         Path p = dir.resolve("c.txt");
         Files.writeString(p, "abcdefghij".repeat(10));
         Corpus c = Corpus.load(corpus(p.toString(), 0.2));
-        assertEquals(80, c.train().length);
-        assertEquals(20, c.validation().length);
+        assertEquals(80, c.train().size());
+        assertEquals(20, c.validation().size());
         assertEquals(10, c.vocabulary().size());
     }
 
@@ -65,8 +65,10 @@ class CorpusTest {
                 .getMessage().contains("is empty"));
         assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(corpus(single.toString(), 0.1)))
                 .getMessage().contains("single distinct character"));
-        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(corpus(dir.toString(), 0.1)))
-                .getMessage().contains("is a directory"));
+        Path none = Files.createDirectories(dir.resolve("none"));
+        Files.writeString(none.resolve(".hidden.txt"), "hidden files are skipped");
+        assertTrue(assertThrows(TextgenException.class, () -> Corpus.load(corpus(none.toString(), 0.1)))
+                .getMessage().contains("holds no files"));
     }
 
     @Test

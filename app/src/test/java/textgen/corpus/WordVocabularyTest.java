@@ -73,8 +73,8 @@ class WordVocabularyTest {
         Corpus c = Corpus.load(ConfigLoader.load(cfg, List.of()).corpus());
         Vocabulary v = c.vocabulary();
         assertEquals(List.of("<unk>", "\n", ".", "sat", "the", "cat", "dog"), ((WordVocabulary) v).tokens());
-        assertEquals(5 * 10 + 3, c.train().length);
-        assertArrayEquals(v.encode("the <unk> sat .\n", UnknownPolicy.error, "v"), c.validation());
+        assertEquals(5 * 10 + 3, c.train().size());
+        assertArrayEquals(v.encode("the <unk> sat .\n", UnknownPolicy.error, "v"), c.validation().toArray());
     }
 
     @Test
