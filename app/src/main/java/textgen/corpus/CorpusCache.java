@@ -85,7 +85,7 @@ final class CorpusCache {
         }
         Path ref = root.resolve(sha256(fp.toString().getBytes(StandardCharsets.UTF_8)) + ".ref");
         String settingsHash = sha256(settings.getBytes(StandardCharsets.UTF_8)).substring(0, 16);
-        Encoded cached = read(ref);
+        Encoded cached = read(ref, files);
         if (cached != null) return cached;
 
         // pass 1: what was read, and the vocabulary's raw material
@@ -179,15 +179,16 @@ final class CorpusCache {
     }
 
     /** The entry a ref names, or null (no ref, or an entry missing or damaged: then it is made again). */
-    private Encoded read(Path ref) {
+    private Encoded read(Path ref, CorpusFiles files) {
         try {
             if (!Files.isRegularFile(ref)) return null;
-            return open(Files.readString(ref).trim(), null);
+            return open(Files.readString(ref).trim(), files);
         } catch (IOException e) {
             return null;
         }
     }
 
+    /** The entry's encoding, described as read from {@code files}; null when missing or damaged. */
     private Encoded open(String entry, CorpusFiles files) {
         Path json = root.resolve(entry + ".json");
         Path tokens = root.resolve(entry + ".tokens");
@@ -196,8 +197,9 @@ final class CorpusCache {
             JsonNode meta = JSON.readTree(json.toFile());
             Vocabulary vocab = Vocabulary.fromJson(meta.path("vocabulary"));
             if (vocab == null) return null;
-            TextStream.Stats stats = new TextStream.Stats(meta.path("sha256").asText(), meta.path("files").asInt(),
-                    files != null ? files.bytes() : meta.path("bytes").asLong(), meta.path("codePoints").asLong());
+            // what was read is this corpus's own files: an entry is shared by every corpus of the same text
+            TextStream.Stats stats = new TextStream.Stats(meta.path("sha256").asText(), files.documents().size(),
+                    files.bytes(), meta.path("codePoints").asLong());
             return new Encoded(vocab, EncodedTokens.open(tokens), stats, meta.path("unknown").asLong());
         } catch (IOException | RuntimeException e) {
             return null;

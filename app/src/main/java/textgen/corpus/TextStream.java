@@ -111,7 +111,9 @@ final class TextStream {
             } catch (AccessDeniedException e) {
                 throw TextgenException.usage(name + " is not readable (permission denied)");
             } catch (ZipException | EOFException e) {
-                throw TextgenException.usage(name + " is not valid gzip: " + e.getMessage());
+                // an empty or cut-off file ends the stream early (EOFException, often without a message)
+                String why = e instanceof EOFException ? "it ends early (empty or truncated)" : e.getMessage();
+                throw TextgenException.usage(name + " is not valid gzip: " + why);
             } catch (IOException e) {
                 throw TextgenException.usage("cannot read " + name + ": " + e.getMessage());
             }

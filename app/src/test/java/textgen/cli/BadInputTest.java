@@ -91,6 +91,7 @@ class BadInputTest {
         Path gz = Files.createDirectories(dir.resolve("gzdocs"));
         write("gzdocs/a.txt", "The cat sat on the mat.\n".repeat(20));
         write("gzdocs/b.txt.gz", "not gzip at all");
+        write("gzempty.txt.gz", "");
         Path gzLatin = Files.createDirectories(dir.resolve("gzlatin"));
         try (var o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gzLatin.resolve("x.txt.gz")))) {
             o.write("The cat sat.\ncaf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
@@ -207,6 +208,8 @@ class BadInputTest {
                 + ") is not valid UTF-8: invalid byte 0xe9 at byte offset 6", "train", "--config", config, "--corpus", f("docs"), "--run-dir", runDir));
         c.add(new Case("corpus folder with a file not gzip", f("gzdocs/b.txt.gz") + " (folder " + f("gzdocs") + ") is not valid gzip",
                 "train", "--config", config, "--corpus", f("gzdocs"), "--run-dir", runDir));
+        c.add(new Case("gzip corpus empty (0 bytes)", f("gzempty.txt.gz") + " is not valid gzip: it ends early (empty or truncated)",
+                "train", "--config", config, "--corpus", f("gzempty.txt.gz"), "--run-dir", runDir));
         c.add(new Case("gzip corpus not UTF-8", "invalid byte 0xe9 at byte offset 16 of its decompressed content", "train", "--config", config,
                 "--corpus", f("gzlatin") + "/*.gz", "--run-dir", runDir));
         c.add(new Case("validation folder empty", "validation text folder " + f("a-directory") + " holds no files", "train", "--config", config,

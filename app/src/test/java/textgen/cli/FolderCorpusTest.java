@@ -57,6 +57,15 @@ class FolderCorpusTest {
         ok("train", "--resume", run, "--max-iterations", "4");
         assertEquals(made, Files.getLastModifiedTime(tokens));
 
+        // the same text as one file shares the cached encoding, but its checkpoints say what it read: 1 file
+        Path single = Files.writeString(dir.resolve("joined.txt"), joined);
+        String singleRun = dir.resolve("single").toString();
+        ok(concat(new String[]{"train", "--corpus", single.toString(), "--run-dir", singleRun, "--max-iterations", "2"}, small));
+        assertEquals(made, Files.getLastModifiedTime(tokens));
+        String single1 = ok("inspect", singleRun).out();
+        assertTrue(single1.contains("1 file(s) of " + String.format(java.util.Locale.ROOT, "%,d", Files.size(single)) + " bytes"), single1);
+        assertTrue(single1.contains("SHA-256 " + sha), single1);
+
         String score = ok("perplexity", "--model", run, "--text", dir.resolve("corpus").toString() + "/*.txt").out();
         assertTrue(score.contains(String.format(java.util.Locale.ROOT, "%,d characters scored", a.length() - 1)), score);
 
