@@ -250,6 +250,15 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
+    /** Deletes the file {@code name} of this run directory, if it is there. */
+    public void delete(String name) {
+        try {
+            Files.deleteIfExists(dir.resolve(name));
+        } catch (IOException e) {
+            throw TextgenException.runtime("cannot delete " + dir.resolve(name) + ": " + e.getMessage(), e);
+        }
+    }
+
     public void appendText(String name, String text) {
         try {
             Files.writeString(dir.resolve(name), text, StandardCharsets.UTF_8,

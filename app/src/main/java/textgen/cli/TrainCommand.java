@@ -145,7 +145,10 @@ final class TrainCommand implements Callable<Integer> {
     private void report(PrintWriter out, TrainingRun run, Trainer.Result r) {
         RunDirectory dir = run.directory();
         String unit = run.unit();
-        out.printf(Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/%s, %,.0f %ss/s, %s; best checkpoint %s%n",
+        if (r.iterations() == 0) {
+            out.println("stopped before the first step: nothing was trained or saved" + (Files.exists(dir.latest()) ? ""
+                    : "; " + dir.path() + " takes a new run"));
+        } else out.printf(Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/%s, %,.0f %ss/s, %s; best checkpoint %s%n",
                 r.iterations(), r.epochs(), r.bestValLoss(), unit, r.charsPerSecond(), unit, ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();

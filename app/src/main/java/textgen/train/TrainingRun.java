@@ -162,6 +162,9 @@ public final class TrainingRun implements AutoCloseable {
         all.add(new SampleWriter(d));
         all.add(new MetricsWriter(d, w -> all.forEach(l -> l.onWarning(w))));
         all.addAll(listeners);
-        return trainer.run(d, start, all);
+        Trainer.Result r = trainer.run(d, start, all);
+        // a new run stopped before its first step has nothing to keep: without its config.yaml the directory takes a new run
+        if (newRun && r.iterations() == 0 && !Files.exists(d.latest())) d.delete(RunDirectory.CONFIG);
+        return r;
     }
 }

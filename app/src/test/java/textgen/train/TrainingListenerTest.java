@@ -83,4 +83,34 @@ class TrainingListenerTest {
         int restoredAt = 40 - stepsSeen.get(stepsSeen.size() - 1);
         assertTrue(restoredAt >= 0 && restoredAt % 4 == 0, "the last network saw every step after the checkpoint it came from: " + stepsSeen);
     }
+
+    @Test
+    void aNewRunStoppedBeforeItsFirstStepLeavesItsDirectoryFreeForANewRun() throws Exception {
+        Files.writeString(dir.resolve("text.txt"), "The cat sat on the mat.\nThe dog sat on the log.\n".repeat(40));
+        Path yaml = Files.writeString(dir.resolve("c.yaml"), """
+                corpus:
+                  path: text.txt
+                model:
+                  layers: 1
+                  hiddenSize: 8
+                training:
+                  batchSize: 4
+                  tbpttLength: 10
+                  evalEvery: 4
+                  sampleLength: 0
+                  maxIterations: 4
+                """);
+        RunConfig cfg = ConfigLoader.load(yaml, List.of());
+        Path runDir = dir.resolve("run");
+        try (TrainingRun run = TrainingRun.create(cfg, Corpus.load(cfg.corpus()), runDir, List.of(), () -> true)) {
+            Trainer.Result r = run.run();
+            assertEquals(0, r.iterations());
+            assertTrue(r.interrupted());
+        }
+        assertFalse(Files.exists(runDir.resolve("config.yaml")), "nothing of a run is left to resume");
+        try (TrainingRun again = TrainingRun.create(cfg, Corpus.load(cfg.corpus()), runDir, List.of(), () -> false)) {
+            assertEquals(4, again.run().iterations(), "the directory takes a new run");
+        }
+        assertTrue(Files.exists(runDir.resolve("latest.zip")));
+    }
 }
