@@ -254,46 +254,21 @@ class GruTest {
         DataSet ds = data(B, T, V, 3, DataType.DOUBLE);
         Map<Integer, Map<String, INDArray>> state = new HashMap<>();
         for (int l = 0; l < 2; l++) state.put(l, Map.of(GruLayer.STATE_KEY_PREV_ACTIVATION, Nd4j.rand(DataType.DOUBLE, B, H).subi(0.5).muli(1.6)));
-        INDArray g = gradientFrom(net, state, ds).div(B); // DL4J sums the gradient over the minibatch, the score is the mean
-        INDArray zero = gradientFrom(net, null, ds);
+        INDArray g = CarriedGradients.gradientFrom(net, state, ds).div(B); // DL4J sums the gradient over the minibatch, the score is the mean
+        INDArray zero = CarriedGradients.gradientFrom(net, null, ds);
         assertTrue(g.sub(zero).norm2Number().doubleValue() > 1e-2 * g.norm2Number().doubleValue(), "the carried state matters");
         INDArray params = net.params().dup();
         double eps = 1e-6;
         for (long i = 0; i < params.length(); i += 5) { // a fifth of them, spread over every parameter array (a full pass took 70 s here)
             INDArray p = params.dup();
             p.putScalar(i, params.getDouble(i) + eps);
-            double up = scoreFrom(net, p, state, ds);
+            double up = CarriedGradients.scoreFrom(net, p, state, ds);
             p.putScalar(i, params.getDouble(i) - eps);
-            double down = scoreFrom(net, p, state, ds);
+            double down = CarriedGradients.scoreFrom(net, p, state, ds);
             double numeric = (up - down) / (2 * eps);
             assertEquals(numeric, g.getDouble(i), 1e-5 * Math.abs(numeric) + 1e-7, "parameter " + i);
         }
         net.setParams(params);
-    }
-
-    private static INDArray gradientFrom(CarriedStateNetwork net, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
-        if (state == null) net.resetTrainingState();
-        else net.restoreTrainingState(copy(state));
-        net.setInput(ds.getFeatures());
-        net.setLabels(ds.getLabels());
-        net.computeGradientAndScore();
-        return net.gradient().gradient().dup();
-    }
-
-    private static double scoreFrom(CarriedStateNetwork net, INDArray params, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
-        net.setParams(params);
-        gradientFrom(net, state, ds);
-        return net.score();
-    }
-
-    private static Map<Integer, Map<String, INDArray>> copy(Map<Integer, Map<String, INDArray>> state) {
-        Map<Integer, Map<String, INDArray>> c = new HashMap<>();
-        state.forEach((l, m) -> {
-            Map<String, INDArray> mc = new HashMap<>();
-            m.forEach((k, v) -> mc.put(k, v.dup()));
-            c.put(l, mc);
-        });
-        return c;
     }
 
     @Test

@@ -96,8 +96,8 @@ class SimpleRnnTest {
             INDArray h = Nd4j.rand(DataType.DOUBLE, B, H); // relu states are >= 0
             state.put(l, Map.of("prevAct", "relu".equals(activation) ? h : h.subi(0.5).muli(1.6)));
         }
-        INDArray g = gradientFrom(net, state, ds).div(B); // DL4J sums the gradient over the minibatch, the score is the mean
-        INDArray zero = gradientFrom(net, null, ds).div(B);
+        INDArray g = CarriedGradients.gradientFrom(net, state, ds).div(B); // DL4J sums the gradient over the minibatch, the score is the mean
+        INDArray zero = CarriedGradients.gradientFrom(net, null, ds).div(B);
         assertTrue(g.sub(zero).norm2Number().doubleValue() > 1e-2 * g.norm2Number().doubleValue(), "the carried state matters");
         INDArray params = net.params().dup();
         double eps = 1e-6, worst = 0;
@@ -105,9 +105,9 @@ class SimpleRnnTest {
         for (long i = 0; i < params.length(); i++) {
             INDArray p = params.dup();
             p.putScalar(i, params.getDouble(i) + eps);
-            double up = scoreFrom(net, p, state, ds);
+            double up = CarriedGradients.scoreFrom(net, p, state, ds);
             p.putScalar(i, params.getDouble(i) - eps);
-            double down = scoreFrom(net, p, state, ds);
+            double down = CarriedGradients.scoreFrom(net, p, state, ds);
             double numeric = (up - down) / (2 * eps), analytic = g.getDouble(i);
             double rel = Math.abs(numeric - analytic) < 1e-8 ? 0 : Math.abs(numeric - analytic) / Math.max(Math.abs(numeric), Math.abs(analytic));
             if (rel > worst) {
@@ -130,9 +130,9 @@ class SimpleRnnTest {
         DataSet ds = data(false, 12);
         Map<Integer, Map<String, INDArray>> zeros = Map.of(0, Map.of("prevAct", Nd4j.zeros(DataType.DOUBLE, B, H)),
                 1, Map.of("prevAct", Nd4j.zeros(DataType.DOUBLE, B, H)));
-        INDArray stock = gradientFrom(net, null, ds);
+        INDArray stock = CarriedGradients.gradientFrom(net, null, ds);
         double stockScore = net.score();
-        INDArray textgens = gradientFrom(net, zeros, ds);
+        INDArray textgens = CarriedGradients.gradientFrom(net, zeros, ds);
         assertEquals(stockScore, net.score(), 1e-12);
         assertTrue(stock.norm2Number().doubleValue() > 0);
         assertTrue(stock.equalsWithEps(textgens, 1e-12), "max difference " + stock.sub(textgens).amaxNumber());
@@ -179,30 +179,5 @@ class SimpleRnnTest {
             }
         }
         return new DataSet(in, out);
-    }
-
-    private static INDArray gradientFrom(CarriedStateNetwork net, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
-        if (state == null) net.resetTrainingState();
-        else net.restoreTrainingState(copy(state));
-        net.setInput(ds.getFeatures());
-        net.setLabels(ds.getLabels());
-        net.computeGradientAndScore();
-        return net.gradient().gradient().dup();
-    }
-
-    private static double scoreFrom(CarriedStateNetwork net, INDArray params, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
-        net.setParams(params);
-        gradientFrom(net, state, ds);
-        return net.score();
-    }
-
-    private static Map<Integer, Map<String, INDArray>> copy(Map<Integer, Map<String, INDArray>> state) {
-        Map<Integer, Map<String, INDArray>> c = new HashMap<>();
-        state.forEach((l, m) -> {
-            Map<String, INDArray> mc = new HashMap<>();
-            m.forEach((k, v) -> mc.put(k, v.dup()));
-            c.put(l, mc);
-        });
-        return c;
     }
 }
