@@ -90,16 +90,16 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         INDArray dwView = gradientViews.get(DefaultParamInitializer.WEIGHT_KEY);
         FloatBuffer dw = NdCopy.dense(dwView);
         boolean direct = dw != null && dwView.ordering() == 'f';
-        if (!direct) dw = LstmKernel.alloc((long) vocab * hid);
+        if (!direct) dw = CpuKernels.alloc((long) vocab * hid);
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, vocab, hid, rows, 1f, z, vocab, x, hid, 0f, dw, hid);
         if (!direct) NdCopy.writeTransposed(dwView, dw, vocab, hid);
         g.gradientForVariable().put(DefaultParamInitializer.WEIGHT_KEY, dwView);
 
         if (ones == null || ones.capacity() < rows) {
-            ones = LstmKernel.alloc(rows);
+            ones = CpuKernels.alloc(rows);
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
         }
-        if (dbBuf == null || dbBuf.capacity() < vocab) dbBuf = LstmKernel.alloc(vocab);
+        if (dbBuf == null || dbBuf.capacity() < vocab) dbBuf = CpuKernels.alloc(vocab);
         openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, vocab, 1f, z, vocab, ones, 1, 0f, dbBuf, 1);
         INDArray dbView = gradientViews.get(DefaultParamInitializer.BIAS_KEY);
         NdCopy.put(dbView, dbBuf);
@@ -108,7 +108,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         // epsilon, time-major [T, B, H] (permuted to [B, H, T]): the LSTM below reads it without a transpose
         INDArray tbh = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[]{steps, batch, hid}, 'c');
         FloatBuffer eps = NdCopy.dense(tbh);
-        if (eps == null) eps = LstmKernel.alloc((long) rows * hid); // DOUBLE networks (gradient checks): computed in float
+        if (eps == null) eps = CpuKernels.alloc((long) rows * hid); // DOUBLE networks (gradient checks): computed in float
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hid, vocab, 1f, z, vocab, w, hid, 0f, eps, hid);
         if (tbh.dataType() != DataType.FLOAT) NdCopy.put(tbh, eps);
         INDArray epsilon3d = tbh.permute(1, 2, 0);
@@ -125,7 +125,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         INDArray w = getParam(DefaultParamInitializer.WEIGHT_KEY);
         FloatBuffer dense = NdCopy.dense(w);
         if (dense != null && w.ordering() == 'f') return dense;
-        if (weights == null || weights.capacity() < (long) vocab * hid) weights = LstmKernel.alloc((long) vocab * hid);
+        if (weights == null || weights.capacity() < (long) vocab * hid) weights = CpuKernels.alloc((long) vocab * hid);
         NdCopy.readTransposed(w, weights);
         return weights;
     }

@@ -59,22 +59,17 @@ final class LstmKernel {
         this.nIn = nIn;
         this.h = hidden;
         this.g4 = 4 * hidden;
-        this.wT = alloc((long) g4 * nIn);
-        this.rwT = alloc((long) g4 * hidden);
+        this.wT = CpuKernels.alloc((long) g4 * nIn);
+        this.rwT = CpuKernels.alloc((long) g4 * hidden);
         this.bias = new float[g4];
-        this.dWT = alloc((long) g4 * nIn);
-        this.dRWT = alloc((long) g4 * hidden);
+        this.dWT = CpuKernels.alloc((long) g4 * nIn);
+        this.dRWT = CpuKernels.alloc((long) g4 * hidden);
         this.db = new float[g4];
-        this.dbBuf = alloc(g4);
-    }
-
-    static FloatBuffer alloc(long n) {
-        if (n > Integer.MAX_VALUE / 4) throw new IllegalArgumentException("LSTM buffer too large: " + n + " floats");
-        return ByteBuffer.allocateDirect((int) n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        this.dbBuf = CpuKernels.alloc(g4);
     }
 
     private static FloatBuffer ensure(FloatBuffer buf, long n) {
-        return buf != null && buf.capacity() >= n ? buf : alloc(n);
+        return buf != null && buf.capacity() >= n ? buf : CpuKernels.alloc(n);
     }
 
     private static float[] ensure(float[] buf, long n) {
@@ -171,7 +166,7 @@ final class LstmKernel {
             gemm(b, hid, at(hs, s * b * hid), rwT, at(z, zOff));
             final int zo = zOff, ho = (s + 1) * b * hid;
             final float[] cPrev = cs[s], cNext = cs[s + 1], tcs = tc[s];
-            inHalves(b, (r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
+            CpuKernels.inHalves(b, (r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
         }
     }
 
@@ -205,12 +200,12 @@ final class LstmKernel {
         gates(zOff, r0, r1, false);
         final float[] a = ga, f = gf, o = go, g = gg, hh = hStep;
         final int k0 = r0 * h, k1 = r1 * h;
-        for (int k = k0; k < k1; k++) a[k] = tanh(a[k]);
-        for (int k = k0; k < k1; k++) f[k] = sigmoid(f[k]);
-        for (int k = k0; k < k1; k++) o[k] = sigmoid(o[k]);
-        for (int k = k0; k < k1; k++) g[k] = sigmoid(g[k]);
+        for (int k = k0; k < k1; k++) a[k] = CpuKernels.tanh(a[k]);
+        for (int k = k0; k < k1; k++) f[k] = CpuKernels.sigmoid(f[k]);
+        for (int k = k0; k < k1; k++) o[k] = CpuKernels.sigmoid(o[k]);
+        for (int k = k0; k < k1; k++) g[k] = CpuKernels.sigmoid(g[k]);
         for (int k = k0; k < k1; k++) cNext[k] = f[k] * cPrev[k] + g[k] * a[k];
-        for (int k = k0; k < k1; k++) tcs[k] = tanh(cNext[k]);
+        for (int k = k0; k < k1; k++) tcs[k] = CpuKernels.tanh(cNext[k]);
         for (int k = k0; k < k1; k++) hh[k] = o[k] * tcs[k];
         gates(zOff, r0, r1, true);
         hs.put(hOff + k0, hh, k0, k1 - k0);
@@ -235,7 +230,7 @@ final class LstmKernel {
         for (int s = t - 1; s >= 0; s--) {
             final int zOff = s * b * gates, off = s * b * hid;
             final float[] cPrev = cs[s], tcs = tc[s];
-            inHalves(b, (r0, r1) -> gatesBackward(dH, off, zOff, cPrev, tcs, r0, r1));
+            CpuKernels.inHalves(b, (r0, r1) -> gatesBackward(dH, off, zOff, cPrev, tcs, r0, r1));
             if (s > 0) {
                 // dh_{s-1} = dZ_s RW^T
                 openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hid, gates, 1f, at(z, zOff), gates, rwT, hid, 0f, dhNext, hid);
@@ -244,7 +239,7 @@ final class LstmKernel {
         }
         // db = dZ^T 1, dRW^T = dZ^T H_prev, dW^T = dZ^T X, dX = dZ W
         if (ones == null || ones.capacity() < rows) {
-            ones = alloc(rows);
+            ones = CpuKernels.alloc(rows);
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
         }
         openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, gates, 1f, z, gates, ones, 1, 0f, dbBuf, 1);
@@ -274,62 +269,5 @@ final class LstmKernel {
         for (int k = k0; k < k1; k++) a[k] = dcv[k] * g[k] * (1f - a[k] * a[k]);
         System.arraycopy(dhv, k0, g, k0, k1 - k0);
         gates(zOff, r0, r1, true);
-    }
-
-    private interface RowRange {
-        void run(int r0, int r1);
-    }
-
-    /**
-     * Runs rows [0, rows) as two halves, one on a pool thread and one here, when there is a second core and enough
-     * work; the halves touch disjoint rows (the caller gives each its own accumulators).
-     */
-    private static void inHalves(int rows, RowRange body) {
-        if (rows < 2 || PARALLEL == null) {
-            body.run(0, rows);
-            return;
-        }
-        int mid = rows / 2;
-        java.util.concurrent.ForkJoinTask<?> other = PARALLEL.submit(() -> body.run(mid, rows));
-        body.run(0, mid);
-        other.join();
-    }
-
-    /**
-     * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}. The kernel's GEMMs run on OpenBLAS with
-     * that many threads (its own library instance, apart from the one ND4J uses, which the launcher keeps at one
-     * OpenMP thread) and the gate arithmetic in two halves, one on a pool thread. On 2 cores this ran the kernel
-     * 1.6-2x faster than one thread for both (H200 B32 T50 and H512 B64 T100).
-     */
-    static final int THREADS = Math.max(1, Integer.getInteger("textgen.threads", Runtime.getRuntime().availableProcessors()));
-    private static final java.util.concurrent.ForkJoinPool PARALLEL = THREADS > 1 ? java.util.concurrent.ForkJoinPool.commonPool() : null;
-
-    static {
-        openblas_nolapack.blas_set_num_threads(THREADS);
-    }
-
-    /** The logistic function, as 1/2 + tanh(v/2)/2 (absolute error below 3e-7). */
-    static float sigmoid(float v) {
-        return 0.5f + 0.5f * tanh(0.5f * v);
-    }
-
-    /**
-     * tanh to float precision (absolute error below 5e-7; NaN stays NaN) without branches, so that loops calling it
-     * vectorize: Eigen's rational approximation (odd degree-13 numerator, even degree-6 denominator) on v clamped to
-     * [-7.9053, 7.9053], where tanh rounds to +-1 in float.
-     */
-    static float tanh(float v) {
-        float x = Math.max(-7.90531110763549805f, Math.min(7.90531110763549805f, v));
-        float x2 = x * x;
-        float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-        p = x2 * p - 8.60467152213735e-11f;
-        p = x2 * p + 5.12229709037114e-08f;
-        p = x2 * p + 1.48572235717979e-05f;
-        p = x2 * p + 6.37261928875436e-04f;
-        p = x2 * p + 4.89352455891786e-03f;
-        float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-        q = x2 * q + 2.26843463243900e-03f;
-        q = x2 * q + 4.89352518554385e-03f;
-        return x * p / q;
     }
 }

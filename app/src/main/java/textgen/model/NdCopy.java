@@ -63,7 +63,7 @@ final class NdCopy {
         INDArray tbf = ncw.permute(2, 0, 1);
         if (tbf.dataType() == DataType.FLOAT && rowMajorDense(tbf)) return tbf.data().asNioFloat().slice(); // ncw's memory: the caller holds it
         // a copy: into memory the returned buffer owns, since nothing would keep an ND4J copy alive (see the class comment)
-        FloatBuffer out = LstmKernel.alloc(tbf.length());
+        FloatBuffer out = CpuKernels.alloc(tbf.length());
         timeMajor(ncw, out);
         return out;
     }

@@ -107,7 +107,7 @@ public abstract class Predictor {
             Layer out = layers[layers.length - 1];
             INDArray w = out.getParam("W"); // [H, V]
             hidden = (int) w.size(0);
-            outWT = LstmKernel.alloc((long) vocab * hidden);
+            outWT = CpuKernels.alloc((long) vocab * hidden);
             outWT.put(0, NdCopy.read(w.transpose()));
             outBias = NdCopy.read(out.getParam("b"));
         }
@@ -181,7 +181,7 @@ public abstract class Predictor {
         }
 
         private static FloatBuffer ensure(FloatBuffer b, long n) {
-            return b != null && b.capacity() >= n ? b : LstmKernel.alloc(n);
+            return b != null && b.capacity() >= n ? b : CpuKernels.alloc(n);
         }
 
         private static void softmax(float[] z) {
