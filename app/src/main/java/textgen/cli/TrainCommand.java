@@ -13,6 +13,7 @@ import textgen.checkpoint.RunDirectory;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
 import textgen.corpus.UnknownPolicy;
+import textgen.model.StepProfile;
 import textgen.train.Trainer;
 import textgen.train.TrainingListener;
 import textgen.train.TrainingRun;
@@ -150,6 +151,7 @@ final class TrainCommand implements Callable<Integer> {
                     : "; " + dir.path() + " takes a new run"));
         } else out.printf(Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/%s, %,.0f %ss/s, %s; best checkpoint %s%n",
                 r.iterations(), r.epochs(), r.bestValLoss(), unit, r.charsPerSecond(), unit, ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
+        if (StepProfile.ON) out.println("step profile: " + StepProfile.summary());
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("best_val_loss", r.bestValLoss());
@@ -165,6 +167,10 @@ final class TrainCommand implements Callable<Integer> {
             o.put("interrupted", r.interrupted());
             var steps = o.putArray("device_steps");
             for (long n : r.deviceSteps()) steps.add(n);
+            if (StepProfile.ON) {
+                var shares = o.putObject("step_profile");
+                StepProfile.shares().forEach((p, v) -> shares.put(p.name().toLowerCase(Locale.ROOT), v));
+            }
             out.println(o);
         }
         out.flush();

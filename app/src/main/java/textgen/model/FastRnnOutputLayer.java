@@ -63,15 +63,20 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         assertInputSet(true);
         int batch = (int) input.size(0), hid = (int) input.size(1), steps = (int) input.size(2), vocab = (int) layerConf().getNOut();
         int rows = batch * steps, n = rows * vocab;
+        long t0 = StepProfile.start();
         FloatBuffer x = NdCopy.timeMajor(input);   // [rows, H]
         FloatBuffer w = weights(hid, vocab);        // [V, H]
+        StepProfile.stop(StepProfile.Phase.COPIES, t0);
 
         // logits = bias + x W^T, then softmax (libnd4j's, vectorized) in place
         INDArray zArr = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, DataType.FLOAT, new long[]{rows, vocab}, 'c');
         FloatBuffer z = NdCopy.dense(zArr);
         float[] bias = NdCopy.read(getParam(DefaultParamInitializer.BIAS_KEY));
         for (int r = 0; r < rows; r++) z.put(r * vocab, bias);
+        t0 = StepProfile.start();
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, vocab, hid, 1f, x, hid, w, hid, 1f, z, vocab);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        t0 = StepProfile.start();
         Nd4j.exec(new SoftMax(zArr, zArr, 1));
 
         // loss = -sum y log p (p clipped below as LossMCXENT clips it), dL/dlogits = p - y
@@ -84,6 +89,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         }
         for (int i = 0; i < n; i++) p[i] -= y[i];
         z.put(0, p);
+        StepProfile.stop(StepProfile.Phase.OUTPUT, t0);
 
         // dW ([V, H] row-major, DL4J's 'f' [H, V]) = dZ^T x; db = dZ^T 1; epsilon [rows, H] = dZ W
         Gradient g = new DefaultGradient();
@@ -91,7 +97,9 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         FloatBuffer dw = NdCopy.dense(dwView);
         boolean direct = dw != null && dwView.ordering() == 'f';
         if (!direct) dw = CpuKernels.alloc((long) vocab * hid);
+        t0 = StepProfile.start();
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, vocab, hid, rows, 1f, z, vocab, x, hid, 0f, dw, hid);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
         if (!direct) NdCopy.writeTransposed(dwView, dw, vocab, hid);
         g.gradientForVariable().put(DefaultParamInitializer.WEIGHT_KEY, dwView);
 
@@ -100,7 +108,9 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
         }
         if (dbBuf == null || dbBuf.capacity() < vocab) dbBuf = CpuKernels.alloc(vocab);
+        t0 = StepProfile.start();
         openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, vocab, 1f, z, vocab, ones, 1, 0f, dbBuf, 1);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
         INDArray dbView = gradientViews.get(DefaultParamInitializer.BIAS_KEY);
         NdCopy.put(dbView, dbBuf);
         g.gradientForVariable().put(DefaultParamInitializer.BIAS_KEY, dbView);
@@ -109,7 +119,9 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         INDArray tbh = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[]{steps, batch, hid}, 'c');
         FloatBuffer eps = NdCopy.dense(tbh);
         if (eps == null) eps = CpuKernels.alloc((long) rows * hid); // DOUBLE networks (gradient checks): computed in float
+        t0 = StepProfile.start();
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hid, vocab, 1f, z, vocab, w, hid, 0f, eps, hid);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
         if (tbh.dataType() != DataType.FLOAT) NdCopy.put(tbh, eps);
         INDArray epsilon3d = tbh.permute(1, 2, 0);
         java.lang.ref.Reference.reachabilityFence(zArr); // z is its memory (see NdCopy's class comment)

@@ -15,6 +15,7 @@ import textgen.generate.Sampler;
 import textgen.generate.SamplingOptions;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.NetworkFactory;
+import textgen.model.StepProfile;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -172,9 +173,11 @@ public final class Trainer {
                 }
                 prepareStep(el);
                 long t0 = System.nanoTime();
+                StepProfile.beginStep();
                 // dropout masks depend on the iteration only
                 double loss = runner.step(runner.batch(source, st.epoch(), st.batchInEpoch()), consecutive(),
                         tc.seed() * 1_000_003L + st.iteration()) / tc.tbpttLength();
+                StepProfile.endStep();
                 double stepSeconds = (System.nanoTime() - t0) / 1e9;
                 switch (guard.check(loss, st.recentLoss(), st.lowestMean(), st.rollbacks())) {
                     case CONTINUE -> advance(loss, stepSeconds);
