@@ -45,7 +45,8 @@ final class LstmKernel {
     // Caches for the last forward pass (capacity grows as needed). Direct buffers are BLAS operands; the gate
     // arithmetic runs on heap arrays (bulk-copied per step), where the JIT compiles tight vector loops.
     private int t, b;
-    private FloatBuffer x;   // [T*B, nIn] input
+    private FloatBuffer x;   // [T*B, nIn] input: ownX, or the outputs of the kernel below (see useInput)
+    private FloatBuffer ownX;
     private FloatBuffer z;   // [T*B, 4H] gate activations; overwritten by gate gradients in backward
     private FloatBuffer hs;  // [(T+1)*B, H] h0, h_1 .. h_T
     private float[][] cs;    // c_0 .. c_T, [B*H] each
@@ -54,6 +55,16 @@ final class LstmKernel {
     private float[] ga, gf, go, gg, hStep, dh, dc, dcNext, dhRec;
     private float[][] gateArrays; // {ga, gf, go, gg}, in Z's column order
     private FloatBuffer dhNext, dx, ones, dbBuf;
+
+    /**
+     * False while another layer's kernel runs on the other core (see {@link LayerPipeline}): then each step's gate
+     * arithmetic stays on the calling thread instead of being split in halves over the cores.
+     */
+    boolean splitRows = true;
+    /** Forward progress: h_1..h_forwardDone are in the output buffer (read by the kernel above, on another thread). */
+    volatile int forwardDone;
+    /** Backward progress: the input-gradient rows of steps backwardFrom..T-1 are final (read by the kernel below). */
+    volatile int backwardFrom;
 
     LstmKernel(int nIn, int hidden) {
         this.nIn = nIn;
@@ -109,7 +120,9 @@ final class LstmKernel {
         this.t = steps;
         this.b = batch;
         int rows = steps * batch;
-        x = ensure(x, (long) rows * nIn);
+        ownX = ensure(ownX, (long) rows * nIn);
+        x = ownX;
+        forwardDone = 0;
         z = ensure(z, (long) rows * g4);
         hs = ensure(hs, (long) (rows + batch) * h);
         cs = ensure(cs, steps + 1, (long) batch * h);
@@ -121,6 +134,14 @@ final class LstmKernel {
         gateArrays = new float[][]{ga, gf, go, gg};
         hStep = ensure(hStep, (long) batch * h);
         return x;
+    }
+
+    /**
+     * Reads the input from {@code outputs}, the output buffer of the kernel below ({@link #outputs()}) instead of a
+     * copy; call after {@link #prepare}. Backward reads it too, so the kernel below must not run again before then.
+     */
+    void useInput(FloatBuffer outputs) {
+        x = outputs;
     }
 
     /** Initial state h0, c0 ([B, H] row-major each); null means zeros. */
@@ -155,19 +176,36 @@ final class LstmKernel {
     }
 
     void forward() {
-        int rows = t * b;
-        // Z = bias + X W for all steps at once
-        for (int r = 0; r < rows; r++) z.put(r * g4, bias);
-        gemm(rows, nIn, x, wT, z);
+        projectInput(0, t);
+        recur(0, t);
+    }
+
+    /** Z = bias + X W for steps [s0, s1) at once. */
+    void projectInput(int s0, int s1) {
+        int r0 = s0 * b, r1 = s1 * b;
+        for (int r = r0; r < r1; r++) z.put(r * g4, bias);
+        gemm(r1 - r0, nIn, at(x, r0 * nIn), wT, at(z, r0 * g4));
+    }
+
+    /** The recurrence over steps [s0, s1), after {@link #projectInput} for them and {@link #recur} for the steps before. */
+    void recur(int s0, int s1) {
         final int hid = h, gates = g4;
-        for (int s = 0; s < t; s++) {
+        for (int s = s0; s < s1; s++) {
             int zOff = s * b * gates;
             // Z_s += h_{s-1} RW
             gemm(b, hid, at(hs, s * b * hid), rwT, at(z, zOff));
             final int zo = zOff, ho = (s + 1) * b * hid;
             final float[] cPrev = cs[s], cNext = cs[s + 1], tcs = tc[s];
-            CpuKernels.inHalves(b, (r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
+            long t0 = StepProfile.start();
+            rows((r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
+            StepProfile.stop(StepProfile.Phase.GATES, t0);
+            forwardDone = s + 1;
         }
+    }
+
+    private void rows(CpuKernels.RowRange body) {
+        if (splitRows) CpuKernels.inHalves(b, body);
+        else body.run(0, b);
     }
 
     /** Copies the gate columns of Z rows [r0, r1) at {@code zOff} into the four gate arrays, or back ({@code toZ}). */
@@ -188,8 +226,10 @@ final class LstmKernel {
      * instead of about 0.1.
      */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
+        long t0 = StepProfile.start();
         if (rows == 1) openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, g4, k, 1f, mT, k, in, 1, 1f, out, 1);
         else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g4, k, 1f, in, k, mT, k, 1f, out, g4);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 
     /**
@@ -217,8 +257,16 @@ final class LstmKernel {
      * [4H, H] and db [4H] into {@link #dWT}, {@link #dRWT}, {@link #db} and returns dL/dx [T*B, nIn].
      */
     FloatBuffer backward(float[] dH) {
-        int rows = t * b;
-        final int hid = h, gates = g4;
+        backwardBegin();
+        backwardSteps(dH, 0, t);
+        weightGradients();
+        inputGradient(0, t);
+        return dx;
+    }
+
+    /** Starts a backward pass in parts: {@link #backwardSteps} from the last step down, then the gradients. */
+    void backwardBegin() {
+        int rows = t * b, hid = h;
         dhNext = ensure(dhNext, (long) b * hid);
         dx = ensure(dx, (long) rows * nIn);
         dh = ensure(dh, (long) b * hid);
@@ -227,17 +275,36 @@ final class LstmKernel {
         dhRec = ensure(dhRec, (long) b * hid);
         java.util.Arrays.fill(dhRec, 0, b * hid, 0f);
         java.util.Arrays.fill(dcNext, 0, b * hid, 0f);
-        for (int s = t - 1; s >= 0; s--) {
+        backwardFrom = t;
+    }
+
+    /**
+     * Gate gradients (into Z) of steps s1-1 down to s0, after the steps above them; {@code dH} must hold dL/dh of
+     * those steps ([T*B, H] time-major).
+     */
+    void backwardSteps(float[] dH, int s0, int s1) {
+        final int hid = h, gates = g4;
+        for (int s = s1 - 1; s >= s0; s--) {
             final int zOff = s * b * gates, off = s * b * hid;
             final float[] cPrev = cs[s], tcs = tc[s];
-            CpuKernels.inHalves(b, (r0, r1) -> gatesBackward(dH, off, zOff, cPrev, tcs, r0, r1));
+            long t0 = StepProfile.start();
+            rows((r0, r1) -> gatesBackward(dH, off, zOff, cPrev, tcs, r0, r1));
+            StepProfile.stop(StepProfile.Phase.GATES, t0);
             if (s > 0) {
                 // dh_{s-1} = dZ_s RW^T
+                t0 = StepProfile.start();
                 openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hid, gates, 1f, at(z, zOff), gates, rwT, hid, 0f, dhNext, hid);
                 dhNext.get(0, dhRec, 0, b * hid);
+                StepProfile.stop(StepProfile.Phase.GEMM, t0);
             }
         }
-        // db = dZ^T 1, dRW^T = dZ^T H_prev, dW^T = dZ^T X, dX = dZ W
+    }
+
+    /** db = dZ^T 1, dRW^T = dZ^T H_prev, dW^T = dZ^T X over all steps, after {@link #backwardSteps} for all of them. */
+    void weightGradients() {
+        int rows = t * b;
+        final int hid = h, gates = g4;
+        long t0 = StepProfile.start();
         if (ones == null || ones.capacity() < rows) {
             ones = CpuKernels.alloc(rows);
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
@@ -246,7 +313,20 @@ final class LstmKernel {
         dbBuf.get(0, db);
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, hid, rows, 1f, z, gates, hs, hid, 0f, dRWT, hid);
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, nIn, rows, 1f, z, gates, x, nIn, 0f, dWT, nIn);
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, gates, 1f, z, gates, wT, nIn, 0f, dx, nIn);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+    }
+
+    /** dX = dZ W for the rows of steps [s0, s1), after {@link #backwardSteps} for them; publishes them to the kernel below. */
+    void inputGradient(int s0, int s1) {
+        long t0 = StepProfile.start();
+        int r0 = s0 * b, rows = (s1 - s0) * b;
+        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g4, 1f, at(z, r0 * g4), g4, wT, nIn, 0f, at(dx, r0 * nIn), nIn);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        backwardFrom = s0;
+    }
+
+    /** dL/dx of the last backward pass, [T*B, nIn] time-major (rows of steps backwardFrom.. final while it runs). */
+    FloatBuffer inputGradient() {
         return dx;
     }
 
