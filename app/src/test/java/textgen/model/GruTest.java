@@ -300,7 +300,7 @@ class GruTest {
             assertTrue(whole.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(4, 10)).equalsWithEps(second, 1e-6),
                     "the second call continues from the state the first ended in");
             net.rnnClearPreviousState();
-            // Predictor (sampling, perplexity) goes through rnnTimeStep for GRU networks
+            // Predictor (sampling, perplexity): its own kernels on the CPU, rnnTimeStep elsewhere
             Predictor p = Predictor.of(net);
             p.reset();
             float[] probs = p.feed(ids, 0, 10);
