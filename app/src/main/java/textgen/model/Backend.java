@@ -35,7 +35,7 @@ public final class Backend {
         StringBuilder b = new StringBuilder("backend ").append(configuredBackend()).append(" (ND4J ").append(DL4J_VERSION).append(")");
         if (env.isCPU()) {
             b.append(", ").append(cpu()).append(", ").append(Runtime.getRuntime().availableProcessors()).append(" cores");
-            b.append(", threads: ").append(NetworkFactory.useFastLstm() ? "LSTM kernel " + CpuKernels.THREADS + ", " : "")
+            b.append(", threads: ").append(NetworkFactory.useFastLstm() ? "LSTM/GRU kernels " + CpuKernels.THREADS + ", " : "")
                     .append("ND4J OpenMP ").append(env.maxThreads());
         } else {
             Object devices = Nd4j.getExecutioner().getEnvironmentInformation().get("cuda.devicesInformation");

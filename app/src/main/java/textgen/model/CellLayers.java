@@ -25,12 +25,15 @@ enum CellLayers {
         }
     },
     GRU {
-        /** textgen's own layer, the same on every backend; its parameters start as torch.nn.GRU's (see {@link GruParamInitializer}). */
+        /**
+         * textgen's own layer, the same parameters on every backend (they start as torch.nn.GRU's, see
+         * {@link GruParamInitializer}); {@code fast}: computed by the CPU kernel ({@link FastGru}).
+         */
         @Override
         Layer layer(RunConfig.ModelConfig model, long nIn, Dropout dropout, boolean fast) {
             GRU.Builder gru = new GRU.Builder().nIn(nIn).nOut(model.hiddenSize()).activation(Activation.TANH).dataFormat(RNNFormat.NCW);
             if (dropout != null) gru.dropOut(dropout);
-            return gru.build();
+            return fast ? FastGru.of(gru.build()) : gru.build();
         }
     },
     SIMPLE {

@@ -47,12 +47,13 @@ public class FastLstm extends LSTM {
 
     /**
      * A configuration JSON with every textgen implementation of a stock layer ({@link FastLstm}, {@link FastRnnOutput},
-     * {@link CarriedSimpleRnn}) written as the stock layer it stands for.
+     * {@link CarriedSimpleRnn}, {@link FastGru}) written as the stock layer it stands for.
      */
     public static String portable(String configurationJson) {
         return configurationJson.replace("\"" + FastLstm.class.getName() + "\"", "\"" + STOCK_CLASS + "\"")
                 .replace("\"" + FastRnnOutput.class.getName() + "\"", "\"" + FastRnnOutput.STOCK_CLASS + "\"")
-                .replace("\"" + CarriedSimpleRnn.class.getName() + "\"", "\"" + CarriedSimpleRnn.STOCK_CLASS + "\"");
+                .replace("\"" + CarriedSimpleRnn.class.getName() + "\"", "\"" + CarriedSimpleRnn.STOCK_CLASS + "\"")
+                .replace("\"" + FastGru.class.getName() + "\"", "\"" + FastGru.STOCK_CLASS + "\"");
     }
 
     @Override

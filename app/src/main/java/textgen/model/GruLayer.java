@@ -13,6 +13,9 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import textgen.tensor.HostArrays;
+
+import java.nio.FloatBuffer;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
@@ -34,27 +37,82 @@ import static textgen.model.GruParamInitializer.RECURRENT_WEIGHT_KEY;
  * matter), and backprop works from them, so it starts from the state that pass started in, as {@link FastLstmLayer}
  * does; gradients do not flow into the carried state. The state key is DL4J's
  * {@code prevAct} (the hidden state h), so carried-state checkpoints hold it like an LSTM's.
+ *
+ * <p>On the CPU ({@link FastGru}) the same passes run on {@link GruKernel} (OpenBLAS and Java loops on host memory)
+ * instead of ND4J operations; state handling is the same for both.
  */
 public class GruLayer extends BaseRecurrentLayer<GRU> {
     public static final String STATE_KEY_PREV_ACTIVATION = "prevAct";
 
-    /** The last training forward pass (in {@link #kept} storage) and the input it read, for backprop. */
-    private Forward trained;
+    /** The last training forward pass (in {@link #kept} storage, or the kernel's) and the input it read, for backprop. */
+    private Pass trained;
     private INDArray trainedInput;
 
+    /** Whether the passes run on {@link GruKernel} (CPU) rather than ND4J operations (any backend). */
+    private final boolean cpuKernel;
+    private GruKernel kernel;
+    /** {@link NdCopy#stamp} of the parameters the kernel holds after an inference pass (null: reload). */
+    private float[] paramStamp;
+
+    /** The layer on ND4J operations. */
     public GruLayer(NeuralNetConfiguration conf, DataType dataType) {
-        super(conf, dataType);
+        this(conf, dataType, false);
     }
 
-    /** One forward pass: hidden states h0..hT, and (for backprop) the gates of every step and the input rows. */
-    private record Forward(INDArray h, INDArray r, INDArray z, INDArray n, INDArray hn, INDArray x, int batch, int steps, boolean kept) {
+    /** {@code cpuKernel}: the layer on {@link GruKernel} (CPU backend only). */
+    public GruLayer(NeuralNetConfiguration conf, DataType dataType, boolean cpuKernel) {
+        super(conf, dataType);
+        this.cpuKernel = cpuKernel;
+    }
+
+    /** Whether this layer computes on {@link GruKernel}. */
+    boolean usesCpuKernel() {
+        return cpuKernel;
+    }
+
+    /** One forward pass, by either implementation: what the layer returns and carries, and what backprop starts from. */
+    private interface Pass {
+        int batch();
+
+        int steps();
+
+        /** h1..hT as [B, H, T], in the activations workspace. */
+        INDArray output(LayerWorkspaceMgr mgr);
+
+        /** hT, outside any workspace: the state the next segment or step starts from. */
+        INDArray last();
+    }
+
+    /** A pass on the kernel: its caches hold it until the kernel's next pass. */
+    private record KernelPass(GruKernel k, int batch, int steps, DataType dataType) implements Pass {
+        @Override
+        public INDArray output(LayerWorkspaceMgr mgr) {
+            return NdCopy.timeMajorArray(k.outputs(), batch, k.hiddenSize(), steps, dataType, ArrayType.ACTIVATIONS, mgr);
+        }
+
+        @Override
+        public INDArray last() {
+            return HostArrays.detached(k.lastH(), batch, k.hiddenSize());
+        }
+    }
+
+    /** One forward pass in ND4J: hidden states h0..hT, and (for backprop) the gates of every step and the input rows. */
+    private record Forward(INDArray h, INDArray r, INDArray z, INDArray n, INDArray hn, INDArray x, int batch, int steps, boolean kept) implements Pass {
         /** h1..hT as [B, H, T] (a view of time-major storage). */
         INDArray output() {
             return rows(h, 1, steps + 1, batch).reshape('c', steps, batch, h.size(1)).permute(1, 2, 0);
         }
 
-        /** hT, copied out of any workspace: the state the next segment or step starts from. */
-        INDArray last() {
+        /** The output in the activations workspace (a copy when the pass was kept outside it). */
+        @Override
+        public INDArray output(LayerWorkspaceMgr mgr) {
+            if (!kept) return output();
+            INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, h.dataType(), new long[]{steps, batch, h.size(1)}, 'c');
+            return out.assign(output().permute(2, 0, 1)).permute(1, 2, 0);
+        }
+
+        @Override
+        public INDArray last() {
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 return rows(h, steps, steps + 1, batch).dup('c');
             }
@@ -96,7 +154,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
      * The forward pass over {@code input} from state {@code h0} (null = zeros). A training pass keeps what backprop
      * needs ({@link #trained}); {@code forBackprop} recomputes it into backprop's working memory.
      */
-    private Forward forward(INDArray h0, boolean training, boolean forBackprop, LayerWorkspaceMgr mgr) {
+    private Pass forward(INDArray h0, boolean training, boolean forBackprop, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         if (input.rank() != 3) throw new IllegalStateException("GRU layer expects input [batch, features, time], got rank " + input.rank() + " " + layerId());
         if (maskArray != null) throw new UnsupportedOperationException("GRU layer does not support masks " + layerId());
@@ -111,6 +169,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
             throw new IllegalStateException("GRU state has " + h0.size(0) + " rows but the input " + batch
                     + " (rnnTimeStep with another batch size without rnnClearPreviousState?) " + layerId());
         }
+        if (cpuKernel) return kernelForward(h0, training);
         ArrayType work = forBackprop ? ArrayType.BP_WORKING_MEM : ArrayType.FF_WORKING_MEM;
         INDArray w = getParamWithNoise(INPUT_WEIGHT_KEY, training, mgr), rw = getParamWithNoise(RECURRENT_WEIGHT_KEY, training, mgr);
         INDArray b = getParamWithNoise(BIAS_KEY, training, mgr), rb = getParamWithNoise(RECURRENT_BIAS_KEY, training, mgr);
@@ -151,11 +210,53 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         return f;
     }
 
-    /** The layer's output of pass {@code f}, in the activations workspace (a copy when the pass was kept outside it). */
-    private static INDArray output(Forward f, LayerWorkspaceMgr mgr) {
-        if (!f.kept()) return f.output();
-        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, f.h().dataType(), new long[]{f.steps(), f.batch(), f.h().size(1)}, 'c');
-        return out.assign(f.output().permute(2, 0, 1)).permute(1, 2, 0);
+    /**
+     * The forward pass on the kernel (after {@link #forward}'s checks and dropout). A training pass is kept for
+     * backprop; any other pass overwrites the kernel's caches, so it drops what was kept.
+     */
+    private Pass kernelForward(INDArray h0, boolean training) {
+        int batch = (int) input.size(0), steps = (int) input.size(2);
+        loadParams(training);
+        NdCopy.timeMajor(input, kernel.prepare(steps, batch));
+        kernel.setInitialState(h0 == null ? null : NdCopy.read(h0));
+        kernel.forward();
+        Pass p = new KernelPass(kernel, batch, steps, dataType);
+        trained = training ? p : null;
+        trainedInput = training ? input : null;
+        return p;
+    }
+
+    /** Copies the parameters into the kernel unless an inference pass finds the ones it holds current. */
+    private void loadParams(boolean training) {
+        int hid = (int) layerConf().getNOut();
+        if (kernel == null) kernel = new GruKernel((int) layerConf().getNIn(), hid);
+        INDArray[] p = params(training);
+        float[] stamp = NdCopy.stamp(p);
+        if (!training && java.util.Arrays.equals(stamp, paramStamp)) return;
+        loadInto(kernel, p);
+        paramStamp = training ? null : stamp; // a training pass may have used noisy weights
+    }
+
+    /** W, RW, b, rb (with weight noise, if any, in training). */
+    private INDArray[] params(boolean training) {
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        return new INDArray[]{getParamWithNoise(INPUT_WEIGHT_KEY, training, mgr), getParamWithNoise(RECURRENT_WEIGHT_KEY, training, mgr),
+                getParamWithNoise(BIAS_KEY, training, mgr), getParamWithNoise(RECURRENT_BIAS_KEY, training, mgr)};
+    }
+
+    private static void loadInto(GruKernel k, INDArray[] p) {
+        // 'f' order [n, 3H] is row-major [3H, n]: the kernel's layout
+        NdCopy.readTransposed(p[0], k.wT);
+        NdCopy.readTransposed(p[1], k.rwT);
+        System.arraycopy(NdCopy.read(p[2]), 0, k.bias, 0, k.bias.length);
+        System.arraycopy(NdCopy.read(p[3]), 0, k.rbias, 0, k.rbias.length);
+    }
+
+    /** A kernel of its own holding this layer's current parameters (for {@link Predictor}). */
+    GruKernel kernelCopy() {
+        GruKernel k = new GruKernel((int) layerConf().getNIn(), (int) layerConf().getNOut());
+        loadInto(k, new INDArray[]{getParam(INPUT_WEIGHT_KEY), getParam(RECURRENT_WEIGHT_KEY), getParam(BIAS_KEY), getParam(RECURRENT_BIAS_KEY)});
+        return k;
     }
 
     @Override
@@ -166,23 +267,23 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
 
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
-        return output(forward(null, training, false, workspaceMgr), workspaceMgr);
+        return forward(null, training, false, workspaceMgr).output(workspaceMgr);
     }
 
     @Override
     public INDArray rnnTimeStep(INDArray input, LayerWorkspaceMgr workspaceMgr) {
         setInput(input, workspaceMgr);
-        Forward f = forward(stateMap.get(STATE_KEY_PREV_ACTIVATION), false, false, workspaceMgr);
+        Pass f = forward(stateMap.get(STATE_KEY_PREV_ACTIVATION), false, false, workspaceMgr);
         stateMap.put(STATE_KEY_PREV_ACTIVATION, f.last());
-        return output(f, workspaceMgr);
+        return f.output(workspaceMgr);
     }
 
     @Override
     public INDArray rnnActivateUsingStoredState(INDArray input, boolean training, boolean storeLastForTBPTT, LayerWorkspaceMgr workspaceMgr) {
         setInput(input, workspaceMgr);
-        Forward f = forward(tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), training, false, workspaceMgr);
+        Pass f = forward(tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), training, false, workspaceMgr);
         if (storeLastForTBPTT) tBpttStateMap.put(STATE_KEY_PREV_ACTIVATION, f.last());
-        return output(f, workspaceMgr);
+        return f.output(workspaceMgr);
     }
 
     @Override
@@ -209,11 +310,13 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         // even in truncated BPTT, after a forward pass from the stored state; recomputing from the state a stock layer
         // would use is wrong there (DL4J's own LSTM starts from zeros), so the kept pass is the one to use. Without
         // one (no training forward pass on this input), recompute it as DL4J's layers do.
-        Forward f = trained != null && input == trainedInput && trained.batch() == input.size(0) && trained.steps() == input.size(2)
+        Pass pass = trained != null && input == trainedInput && trained.batch() == input.size(0) && trained.steps() == input.size(2)
                 ? trained : forward(tbptt ? stateMap.get(STATE_KEY_PREV_ACTIVATION) : null, true, true, mgr);
         trained = null;
         trainedInput = null;
-        if (tbptt) tBpttStateMap.put(STATE_KEY_PREV_ACTIVATION, f.last());
+        if (tbptt) tBpttStateMap.put(STATE_KEY_PREV_ACTIVATION, pass.last());
+        if (pass instanceof KernelPass k) return kernelBackprop(k, epsilon, mgr);
+        Forward f = (Forward) pass;
         int batch = f.batch(), steps = f.steps(), nIn = (int) layerConf().getNIn();
         long hid = layerConf().getNOut(), rows = (long) steps * batch;
         INDArray w = getParamWithNoise(INPUT_WEIGHT_KEY, true, mgr), rw = getParamWithNoise(RECURRENT_WEIGHT_KEY, true, mgr);
@@ -254,6 +357,34 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         Nd4j.gemm(dgx, w, dx.reshape('c', rows, nIn), false, true, 1.0, 0.0);
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(dx.permute(1, 2, 0)));
+    }
+
+    /** Backprop on the kernel, from its pass {@code p} (still in its caches), into the layer's gradient views. */
+    private Pair<Gradient, INDArray> kernelBackprop(KernelPass p, INDArray epsilon, LayerWorkspaceMgr mgr) {
+        int batch = p.batch(), steps = p.steps(), nIn = (int) layerConf().getNIn(), hid = (int) layerConf().getNOut();
+        float[] dh = new float[steps * batch * hid];
+        NdCopy.timeMajor(epsilon).get(0, dh);
+        FloatBuffer dx = p.k().backward(dh);
+        Gradient g = new DefaultGradient(gradientsFlattened);
+        INDArray gw = gradientViews.get(INPUT_WEIGHT_KEY), grw = gradientViews.get(RECURRENT_WEIGHT_KEY);
+        INDArray gb = gradientViews.get(BIAS_KEY), grb = gradientViews.get(RECURRENT_BIAS_KEY);
+        NdCopy.writeTransposed(gw, p.k().dWT, 3 * hid, nIn);
+        NdCopy.writeTransposed(grw, p.k().dRWT, 3 * hid, hid);
+        writeBias(gb, p.k().db);
+        writeBias(grb, p.k().drb);
+        g.gradientForVariable().put(INPUT_WEIGHT_KEY, gw); // in parameter order
+        g.gradientForVariable().put(RECURRENT_WEIGHT_KEY, grw);
+        g.gradientForVariable().put(BIAS_KEY, gb);
+        g.gradientForVariable().put(RECURRENT_BIAS_KEY, grb);
+        INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, mgr);
+        weightNoiseParams.clear();
+        return new Pair<>(g, backpropDropOutIfPresent(epsOut));
+    }
+
+    private static void writeBias(INDArray view, float[] values) {
+        FloatBuffer dense = NdCopy.dense(view);
+        if (dense != null) dense.put(0, values);
+        else view.assign(HostArrays.detached(values, view.shape()));
     }
 
     @Override

@@ -61,6 +61,7 @@ public final class ModelSummary {
     /** The layer's kind, as DL4J names it (the fast layers are the stock ones to the user). */
     private static String type(Layer l) {
         if (l instanceof FastLstm) return "LSTM";
+        if (l instanceof FastGru) return "GRU";
         if (l instanceof FastRnnOutput) return "RnnOutputLayer";
         if (l instanceof CarriedSimpleRnn) return "SimpleRnn";
         return l.getClass().getSimpleName();

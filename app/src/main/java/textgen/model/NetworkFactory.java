@@ -30,8 +30,8 @@ public final class NetworkFactory {
     }
 
     /**
-     * The configuration with {@link FastLstm} and {@link FastRnnOutput} layers (CPU) or DL4J's own {@code LSTM} and
-     * {@code RnnOutputLayer} (any backend).
+     * The configuration with {@link FastLstm}, {@link FastGru} and {@link FastRnnOutput} layers (CPU) or DL4J's own
+     * {@code LSTM} and {@code RnnOutputLayer} and textgen's ND4J-ops {@link GRU} (any backend).
      */
     public static MultiLayerConfiguration configuration(ModelConfig model, TrainingConfig training, int vocabSize) {
         return configuration(model, training, vocabSize, useFastLstm());
@@ -39,7 +39,7 @@ public final class NetworkFactory {
 
     /** The fast layers run their arithmetic on the host, so they are used on the CPU backend only. */
     public static boolean useFastLstm() {
-        // -Dtextgen.lstm=dl4j selects DL4J's own layer, for benchmarks and comparisons
+        // -Dtextgen.lstm=dl4j selects DL4J's own layers (and the GRU on ND4J operations), for benchmarks and comparisons
         return "cpu".equals(Backend.configuredBackend()) && !"dl4j".equals(System.getProperty("textgen.lstm"));
     }
 
@@ -83,8 +83,8 @@ public final class NetworkFactory {
     }
 
     /**
-     * The same configuration with every LSTM and RNN output layer as {@link FastLstm} and {@link FastRnnOutput}
-     * ({@code fast}) or as DL4J's own: checkpoints store the stock layers, loading switches to the fast ones where
+     * The same configuration with every LSTM, GRU and RNN output layer as {@link FastLstm}, {@link FastGru} and
+     * {@link FastRnnOutput} ({@code fast}) or as the stock ones: checkpoints store the stock layers, loading switches to the fast ones where
      * they run. Every simple recurrent layer becomes {@link CarriedSimpleRnn} either way (DL4J's own computes wrong
      * gradients under a carried state).
      */
@@ -92,6 +92,7 @@ public final class NetworkFactory {
         MultiLayerConfiguration c = fast ? conf.clone() : MultiLayerConfiguration.fromJson(FastLstm.portable(conf.toJson()));
         for (NeuralNetConfiguration layerConf : c.getConfs()) {
             if (fast && layerConf.getLayer() instanceof LSTM lstm && !(lstm instanceof FastLstm)) layerConf.setLayer(FastLstm.of(lstm));
+            if (fast && layerConf.getLayer() instanceof GRU gru && !(gru instanceof FastGru)) layerConf.setLayer(FastGru.of(gru));
             if (fast && layerConf.getLayer() instanceof RnnOutputLayer out && !(out instanceof FastRnnOutput)) layerConf.setLayer(FastRnnOutput.of(out));
             if (layerConf.getLayer() instanceof SimpleRnn rnn && !(rnn instanceof CarriedSimpleRnn)) layerConf.setLayer(CarriedSimpleRnn.of(rnn));
         }

@@ -18,8 +18,9 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 /**
  * Next-token probabilities from a trained network, for sampling and scoring: feeds tokens (one-hot, or as ids to an
  * embedding layer) to several streams and carries each stream's state from call to call, as {@code rnnTimeStep} does.
- * For a network of {@link FastLstmLayer}s (after an embedding lookup, if any) and a softmax {@code RnnOutputLayer} it
- * copies the parameters once and runs the lookup, the LSTM kernels and the output layer itself: DL4J's {@code rnnTimeStep} costs about 3 ms per call in copies and bookkeeping, more than the arithmetic of a
+ * For a network of CPU-kernel recurrent layers ({@link FastLstmLayer}s, {@link GruLayer}s on {@link GruKernel}; after
+ * an embedding lookup, if any) and a softmax {@code RnnOutputLayer} it copies the parameters once and runs the
+ * lookup, the kernels and the output layer itself: DL4J's {@code rnnTimeStep} costs about 3 ms per call in copies and bookkeeping, more than the arithmetic of a
  * 2 x 512 model at batch 1. Any other network goes through its own {@code rnnTimeStep} state: call {@link #reset}
  * before and after use.
  */
@@ -38,9 +39,14 @@ public abstract class Predictor {
                 && layers[layers.length - 1] instanceof RnnOutputLayer out
                 && out.layerConf().getActivationFn() instanceof ActivationSoftmax
                 && (first == 0 || embeddingIsALookup(net));
-        for (int i = first; i < layers.length - 1; i++) fast &= layers[i] instanceof FastLstmLayer;
+        for (int i = first; i < layers.length - 1; i++) fast &= hasKernel(layers[i]);
         // through a factory method: Predictor.of then never loads Kernels (the CUDA build has no OpenBLAS for it)
         return fast ? Kernels.create(net) : new Dl4j(net);
+    }
+
+    /** Whether {@code layer} is a recurrent layer {@link Kernels} can run (see {@code Kernels.cell}). */
+    private static boolean hasKernel(Layer layer) {
+        return layer instanceof FastLstmLayer || layer instanceof GruLayer g && g.usesCpuKernel();
     }
 
     /** Whether the network takes token ids through an embedding layer (else one-hot vectors). */
@@ -77,11 +83,80 @@ public abstract class Predictor {
         return feed(ids, from, n);
     }
 
-    /** The LSTM kernels and the output layer run directly on copies of the parameters. */
+    /** One recurrent layer's kernel and the state it carries from call to call. */
+    private interface Cell {
+        int hiddenSize();
+
+        /** Runs {@code n} steps of {@code streams} streams on time-major rows {@code x}, from the carried state, into {@code out}. */
+        void run(float[] x, int n, int streams, float[] out);
+
+        void reset();
+    }
+
+    /** An LSTM layer: state h and c. */
+    private static final class LstmCell implements Cell {
+        private final LstmKernel k;
+        private float[] h, c;
+
+        LstmCell(LstmKernel k) {
+            this.k = k;
+        }
+
+        @Override
+        public int hiddenSize() {
+            return k.hiddenSize();
+        }
+
+        @Override
+        public void run(float[] x, int n, int streams, float[] out) {
+            k.prepare(n, streams).put(0, x);
+            k.setInitialState(h, c);
+            k.forward();
+            k.outputs(out);
+            h = k.lastH();
+            c = k.lastC();
+        }
+
+        @Override
+        public void reset() {
+            h = null;
+            c = null;
+        }
+    }
+
+    /** A GRU layer: state h. */
+    private static final class GruCell implements Cell {
+        private final GruKernel k;
+        private float[] h;
+
+        GruCell(GruKernel k) {
+            this.k = k;
+        }
+
+        @Override
+        public int hiddenSize() {
+            return k.hiddenSize();
+        }
+
+        @Override
+        public void run(float[] x, int n, int streams, float[] out) {
+            k.prepare(n, streams).put(0, x);
+            k.setInitialState(h);
+            k.forward();
+            k.outputs(out);
+            h = k.lastH();
+        }
+
+        @Override
+        public void reset() {
+            h = null;
+        }
+    }
+
+    /** The recurrent kernels and the output layer run directly on copies of the parameters. */
     private static final class Kernels extends Predictor {
-        private final LstmKernel[] lstm;
-        private final float[][] h, c;
-        private final int hidden; // of the last LSTM layer
+        private final Cell[] cells;
+        private final int hidden; // of the last recurrent layer
         private final FloatBuffer outWT; // [V, H] row-major
         private final float[] outBias;
         private final float[] embedding; // [V, E] row-major, or null for one-hot input
@@ -99,11 +174,9 @@ public abstract class Predictor {
             Layer[] layers = net.getLayers();
             int first = embedding(net) ? 1 : 0;
             embedding = first == 1 ? NdCopy.read(layers[0].getParam("W")) : null;
-            lstm = new LstmKernel[layers.length - 1 - first];
-            for (int i = 0; i < lstm.length; i++) lstm[i] = ((FastLstmLayer) layers[first + i]).kernelCopy();
-            h = new float[lstm.length][];
-            c = new float[lstm.length][];
-            outputs = new float[lstm.length][];
+            cells = new Cell[layers.length - 1 - first];
+            for (int i = 0; i < cells.length; i++) cells[i] = cell(layers[first + i]);
+            outputs = new float[cells.length][];
             Layer out = layers[layers.length - 1];
             INDArray w = out.getParam("W"); // [H, V]
             hidden = (int) w.size(0);
@@ -112,10 +185,14 @@ public abstract class Predictor {
             outBias = NdCopy.read(out.getParam("b"));
         }
 
+        /** A copy of the kernel of a layer {@link #hasKernel} accepts. */
+        private static Cell cell(Layer layer) {
+            return layer instanceof FastLstmLayer lstm ? new LstmCell(lstm.kernelCopy()) : new GruCell(((GruLayer) layer).kernelCopy());
+        }
+
         @Override
         public void reset() {
-            java.util.Arrays.fill(h, null);
-            java.util.Arrays.fill(c, null);
+            for (Cell cell : cells) cell.reset();
         }
 
         @Override
@@ -137,15 +214,10 @@ public abstract class Predictor {
                     for (int t = 0; t < n; t++) System.arraycopy(embedding, ids[s][from + t] * e, x, (t * streams + s) * e, e);
                 }
             }
-            for (int l = 0; l < lstm.length; l++) {
-                LstmKernel k = lstm[l];
-                k.prepare(n, streams).put(0, x);
-                k.setInitialState(h[l], c[l]);
-                k.forward();
-                x = outputs[l] = reuse(outputs[l], rows * k.hiddenSize());
-                k.outputs(x);
-                h[l] = k.lastH();
-                c[l] = k.lastC();
+            for (int l = 0; l < cells.length; l++) {
+                float[] out = outputs[l] = reuse(outputs[l], rows * cells[l].hiddenSize());
+                cells[l].run(x, n, streams, out);
+                x = out;
             }
             // logits = bias + h W, then softmax per row
             top = ensure(top, (long) rows * hidden);

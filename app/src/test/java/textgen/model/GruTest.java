@@ -300,7 +300,7 @@ class GruTest {
             assertTrue(whole.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(4, 10)).equalsWithEps(second, 1e-6),
                     "the second call continues from the state the first ended in");
             net.rnnClearPreviousState();
-            // Predictor (sampling, perplexity) goes through rnnTimeStep for GRU networks
+            // Predictor (sampling, perplexity): its own kernels on the CPU, rnnTimeStep elsewhere
             Predictor p = Predictor.of(net);
             p.reset();
             float[] probs = p.feed(ids, 0, 10);
@@ -375,11 +375,15 @@ class GruTest {
     void configurationRoundTripsThroughJson() {
         MultiLayerConfiguration conf = NetworkFactory.configuration(gru(2, 8), TestModels.training(B, T, RunConfig.Sampling.CONSECUTIVE), V, true);
         String json = conf.toJson();
-        assertTrue(json.contains("\"textgen.model.GRU\""), "stored under textgen's class name");
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(json);
         assertEquals(conf, back);
+        String stored = FastLstm.portable(json); // what a checkpoint holds
+        assertTrue(stored.contains("\"textgen.model.GRU\"") && !stored.contains("FastGru"), "stored under textgen's class name, on every backend");
         for (boolean fast : new boolean[]{false, true}) {
-            assertInstanceOf(GRU.class, NetworkFactory.withTextgenLayers(conf, fast).getConf(0).getLayer(), "the same layer on every backend");
+            var layer = NetworkFactory.withTextgenLayers(MultiLayerConfiguration.fromJson(stored), fast).getConf(0).getLayer();
+            assertEquals(fast ? FastGru.class : GRU.class, layer.getClass(), "the CPU kernel where the fast layers run");
+            layer = NetworkFactory.withTextgenLayers(conf, fast).getConf(0).getLayer();
+            assertEquals(fast ? FastGru.class : GRU.class, layer.getClass(), "either way round");
         }
     }
 }

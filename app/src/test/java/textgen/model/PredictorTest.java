@@ -13,7 +13,11 @@ class PredictorTest {
     private static final int V = 9, H = 12, S = 3, N = 11;
 
     private static CarriedStateNetwork net(boolean fast) {
-        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.configuration(TestModels.model(2, H),
+        return net(TestModels.model(2, H), fast);
+    }
+
+    private static CarriedStateNetwork net(RunConfig.ModelConfig model, boolean fast) {
+        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.configuration(model,
                 TestModels.training(S, 5, RunConfig.Sampling.CONSECUTIVE), V, fast));
         net.init();
         return net;
@@ -21,12 +25,29 @@ class PredictorTest {
 
     @Test
     void fastPathMatchesDl4jOutputAcrossChunksAndStreams() {
-        CarriedStateNetwork stock = net(false), fast = net(true);
+        fastPathMatchesDl4jOutput(TestModels.model(2, H), S);
+    }
+
+    /** GRU layers on the CPU kernel: the same, with one-hot input and an embedding, one stream (sampling) and several. */
+    @Test
+    void gruFastPathMatchesDl4jOutput() {
+        RunConfig.ModelConfig gru = RunConfig.defaults().with("model.cell", "gru").with("model.layers", 2).with("model.hiddenSize", 13).model();
+        fastPathMatchesDl4jOutput(gru, 1);
+        fastPathMatchesDl4jOutput(gru, S);
+        fastPathMatchesDl4jOutput(RunConfig.defaults().with("model.cell", "gru").with("model.layers", 2).with("model.hiddenSize", 13)
+                .with("model.input", "embedding").with("model.embeddingSize", 5).model(), S);
+    }
+
+    /** The fast network's predictor against DL4J's output() of the stock network (GRU: ND4J operations), same parameters. */
+    private static void fastPathMatchesDl4jOutput(RunConfig.ModelConfig model, int streams) {
+        CarriedStateNetwork stock = net(model, false), fast = net(model, true);
         stock.setParams(stock.params().add(0.05)); // non-trivial biases too
         fast.setParams(stock.params().dup());
-        int[][] ids = new int[S][];
-        for (int s = 0; s < S; s++) ids[s] = TestModels.randomIds(N, V, 40 + s);
-        INDArray expected = stock.output(TokenTensors.oneHot(ids, 0, N, V)); // [S, V, N], whole sequence at once
+        int[][] ids = new int[streams][];
+        for (int s = 0; s < streams; s++) ids[s] = TestModels.randomIds(N, V, 40 + s);
+        int[] starts = new int[streams];
+        INDArray expected = stock.output(Predictor.embedding(stock) ? TokenTensors.ids(ids, starts, N)
+                : TokenTensors.oneHot(ids, 0, N, V)); // [S, V, N], whole sequence at once
 
         Predictor fastPredictor = Predictor.of(fast), stockPredictor = Predictor.of(stock);
         assertNotEquals(fastPredictor.getClass(), stockPredictor.getClass(), "fast network takes the fast path");
@@ -36,7 +57,7 @@ class PredictorTest {
                 int pos = 0;
                 for (int n : new int[]{4, 1, 6}) {
                     float[] got = p.feed(ids, pos, n);
-                    for (int s = 0; s < S; s++) {
+                    for (int s = 0; s < streams; s++) {
                         for (int t = 0; t < n; t++) {
                             for (int v = 0; v < V; v++) {
                                 assertEquals(expected.getFloat(s, v, pos + t), got[(s * n + t) * V + v], 2e-6,

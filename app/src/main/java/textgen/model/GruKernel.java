@@ -1,0 +1,257 @@
+package textgen.model;
+
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+import java.nio.FloatBuffer;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+
+/**
+ * The {@link GRU} (PyTorch's formulation: r, z, n gates; n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+ * h' = n + z (h - n)) over a segment, in plain Java with OpenBLAS on direct buffers, in the manner of
+ * {@link LstmKernel}: one GEMM projects the input of every step onto rows holding the input bias b; one GEMM (a GEMV
+ * at batch 1) per step computes the recurrent side h RW + rb into a buffer of its own, since the n gate needs
+ * r * (its n block) apart from the input side; gate arithmetic is Java on one array per gate; backward gets every
+ * weight gradient with one GEMM and each bias gradient with one GEMV. The forward pass keeps what backward needs.
+ *
+ * <p>Layouts are row-major and time-major (row {@code t*B + b} is step t of sequence b); gate columns r, z, n.
+ * {@code W} and {@code RW} are held as {@link GruParamInitializer} stores them ('f' order [nIn, 3H] and [H, 3H], i.e.
+ * row-major W^T [3H, nIn] and RW^T [3H, H]).
+ */
+final class GruKernel {
+    private final int nIn;
+    private final int h;
+    private final int g3;
+
+    // Parameters: W^T [3H, nIn], RW^T [3H, H] row-major; input bias b and recurrent bias rb [3H].
+    final FloatBuffer wT;
+    final FloatBuffer rwT;
+    final float[] bias;
+    final float[] rbias;
+    // Their gradients, written by backward (same layouts).
+    final FloatBuffer dWT;
+    final FloatBuffer dRWT;
+    final float[] db;
+    final float[] drb;
+
+    private int t, b;
+    private FloatBuffer x;    // [T*B, nIn] input
+    private FloatBuffer gx;   // [T*B, 3H] x W + b; backward: input-side gate gradients [dr, dz, dn]
+    private FloatBuffer gh;   // [B, 3H] h RW + rb of one step
+    private FloatBuffer dgh;  // [T*B, 3H] backward: recurrent-side gate gradients [dr, dz, dn r]
+    private FloatBuffer hs;   // [(T+1)*B, H] h0, h_1 .. h_T
+    // Per step s, [B*H] each: the gates r, z, n and hn = (h RW + rb)'s n block, for backward.
+    private float[][] rs, zs, ns, hns;
+    // One step, [B*H] each: h (updated in place), the recurrent r and z blocks, and backward temporaries.
+    private float[] hStep, ghr, ghz, dh, dhRec, dr, dz, dn, dnr;
+    private FloatBuffer dhNext, dx, ones, dbBuf;
+
+    GruKernel(int nIn, int hidden) {
+        this.nIn = nIn;
+        this.h = hidden;
+        this.g3 = 3 * hidden;
+        this.wT = CpuKernels.alloc((long) g3 * nIn);
+        this.rwT = CpuKernels.alloc((long) g3 * hidden);
+        this.bias = new float[g3];
+        this.rbias = new float[g3];
+        this.dWT = CpuKernels.alloc((long) g3 * nIn);
+        this.dRWT = CpuKernels.alloc((long) g3 * hidden);
+        this.db = new float[g3];
+        this.drb = new float[g3];
+        this.dbBuf = CpuKernels.alloc(g3);
+    }
+
+    private static FloatBuffer ensure(FloatBuffer buf, long n) {
+        return buf != null && buf.capacity() >= n ? buf : CpuKernels.alloc(n);
+    }
+
+    private static float[] ensure(float[] buf, long n) {
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("GRU buffer too large: " + n + " floats");
+        return buf != null && buf.length >= n ? buf : new float[(int) n];
+    }
+
+    private static float[][] ensure(float[][] bufs, int count, long n) {
+        if (bufs != null && bufs.length >= count && bufs[0].length >= n) return bufs;
+        float[][] out = new float[count][];
+        for (int i = 0; i < count; i++) out[i] = ensure((float[]) null, n);
+        return out;
+    }
+
+    private static FloatBuffer at(FloatBuffer buf, int offset) {
+        return buf.duplicate().position(offset).slice();
+    }
+
+    int hiddenSize() {
+        return h;
+    }
+
+    int steps() {
+        return t;
+    }
+
+    int batch() {
+        return b;
+    }
+
+    /** Sizes the caches for T steps of batch B; returns the input buffer [T*B, nIn] for the caller to fill time-major. */
+    FloatBuffer prepare(int steps, int batch) {
+        this.t = steps;
+        this.b = batch;
+        int rows = steps * batch;
+        long n = (long) batch * h;
+        x = ensure(x, (long) rows * nIn);
+        gx = ensure(gx, (long) rows * g3);
+        gh = ensure(gh, (long) batch * g3);
+        hs = ensure(hs, (long) (rows + batch) * h);
+        rs = ensure(rs, steps, n);
+        zs = ensure(zs, steps, n);
+        ns = ensure(ns, steps, n);
+        hns = ensure(hns, steps, n);
+        hStep = ensure(hStep, n);
+        ghr = ensure(ghr, n);
+        ghz = ensure(ghz, n);
+        return x;
+    }
+
+    /** Initial state h0 ([B, H] row-major); null means zeros. */
+    void setInitialState(float[] h0) {
+        int n = b * h;
+        if (h0 == null) java.util.Arrays.fill(hStep, 0, n, 0f);
+        else System.arraycopy(h0, 0, hStep, 0, n);
+        hs.put(0, hStep, 0, n);
+    }
+
+    /** Output h_1..h_T, [T*B, H] time-major, copied into {@code dst}. */
+    void outputs(float[] dst) {
+        hs.get(b * h, dst, 0, t * b * h);
+    }
+
+    /** Output h_1..h_T, [T*B, H] time-major: a view of the cache, valid until the next forward pass. */
+    FloatBuffer outputs() {
+        return at(hs, b * h);
+    }
+
+    /** Final state h_T, [B, H]. */
+    float[] lastH() {
+        return java.util.Arrays.copyOf(hStep, b * h);
+    }
+
+    void forward() {
+        int rows = t * b;
+        for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
+        gemm(rows, nIn, x, wT, gx);
+        for (int s = 0; s < t; s++) {
+            for (int r = 0; r < b; r++) gh.put(r * g3, rbias);
+            gemm(b, h, at(hs, s * b * h), rwT, gh);
+            final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
+            CpuKernels.inHalves(b, (r0, r1) -> gatesForward(step, gxOff, hOff, r0, r1));
+        }
+    }
+
+    /**
+     * out [rows, 3H] += in [rows, k] M, M given as its transpose [3H, k]; one row is a GEMV (OpenBLAS's GEMM packs all
+     * of M on every call: see {@link LstmKernel}).
+     */
+    private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
+        if (rows == 1) openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, g3, k, 1f, mT, k, in, 1, 1f, out, 1);
+        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g3, k, 1f, in, k, mT, k, 1f, out, g3);
+    }
+
+    /** Copies gate block {@code q} of rows [r0, r1) of a [., 3H] buffer at {@code off} into {@code dst}, or back ({@code toBuf}). */
+    private void block(FloatBuffer buf, int off, int q, float[] arr, int r0, int r1, boolean toBuf) {
+        for (int r = r0; r < r1; r++) {
+            int at = off + r * g3 + q * h;
+            if (toBuf) buf.put(at, arr, r * h, h);
+            else buf.get(at, arr, r * h, h);
+        }
+    }
+
+    /** Gate arithmetic of step s for batch rows [r0, r1): r, z, n, hn are kept, h is updated and written to {@code hs}. */
+    private void gatesForward(int s, int gxOff, int hOff, int r0, int r1) {
+        final float[] r = rs[s], z = zs[s], n = ns[s], hn = hns[s], gr = ghr, gz = ghz, hh = hStep;
+        block(gx, gxOff, 0, r, r0, r1, false);
+        block(gx, gxOff, 1, z, r0, r1, false);
+        block(gx, gxOff, 2, n, r0, r1, false);
+        block(gh, 0, 0, gr, r0, r1, false);
+        block(gh, 0, 1, gz, r0, r1, false);
+        block(gh, 0, 2, hn, r0, r1, false);
+        final int k0 = r0 * h, k1 = r1 * h;
+        for (int k = k0; k < k1; k++) r[k] = CpuKernels.sigmoid(r[k] + gr[k]);
+        for (int k = k0; k < k1; k++) z[k] = CpuKernels.sigmoid(z[k] + gz[k]);
+        for (int k = k0; k < k1; k++) n[k] = CpuKernels.tanh(n[k] + r[k] * hn[k]);
+        for (int k = k0; k < k1; k++) hh[k] = n[k] + z[k] * (hh[k] - n[k]);
+        hs.put(hOff + k0, hh, k0, k1 - k0);
+    }
+
+    /**
+     * Backpropagation through the cached segment. {@code dH} is dL/dh_t for t = 1..T ([T*B, H], time-major); nothing
+     * flows into the initial state (truncated BPTT). Writes dW^T, dRW^T, db, drb ({@link #dWT}, {@link #dRWT},
+     * {@link #db}, {@link #drb}) and returns dL/dx [T*B, nIn]. With h = n + z (hPrev - n), per step:
+     * dn' = dh (1 - z)(1 - n^2), dz' = dh (hPrev - n) z (1 - z), dr' = dn' hn r (1 - r); input side [dr', dz', dn'],
+     * recurrent side [dr', dz', dn' r]; dhPrev = dh z + (recurrent side) RW^T.
+     */
+    FloatBuffer backward(float[] dH) {
+        int rows = t * b, n = b * h;
+        dgh = ensure(dgh, (long) rows * g3);
+        dhNext = ensure(dhNext, n);
+        dx = ensure(dx, (long) rows * nIn);
+        dh = ensure(dh, n);
+        dhRec = ensure(dhRec, n);
+        dr = ensure(dr, n);
+        dz = ensure(dz, n);
+        dn = ensure(dn, n);
+        dnr = ensure(dnr, n);
+        // hPrev of each step, read from hs per step: hStep holds h_T, which backward no longer needs
+        java.util.Arrays.fill(dhRec, 0, n, 0f);
+        for (int s = t - 1; s >= 0; s--) {
+            final int off = s * n, gOff = s * b * g3, step = s;
+            hs.get(off, hStep, 0, n);
+            CpuKernels.inHalves(b, (r0, r1) -> gatesBackward(dH, step, off, gOff, r0, r1));
+            if (s > 0) {
+                // dh_{s-1} = dh z + dgh_s RW^T (dhRec holds dh z)
+                dhNext.put(0, dhRec, 0, n);
+                openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, g3, 1f, at(dgh, gOff), g3, rwT, h, 1f, dhNext, h);
+                dhNext.get(0, dhRec, 0, n);
+            }
+        }
+        // hStep was overwritten: restore h_T for lastH()
+        hs.get(rows * h, hStep, 0, n);
+        if (ones == null || ones.capacity() < rows) {
+            ones = CpuKernels.alloc(rows);
+            for (int i = 0; i < rows; i++) ones.put(i, 1f);
+        }
+        openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, g3, 1f, gx, g3, ones, 1, 0f, dbBuf, 1);
+        dbBuf.get(0, db);
+        openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, g3, 1f, dgh, g3, ones, 1, 0f, dbBuf, 1);
+        dbBuf.get(0, drb);
+        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, h, rows, 1f, dgh, g3, hs, h, 0f, dRWT, h);
+        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, nIn, rows, 1f, gx, g3, x, nIn, 0f, dWT, nIn);
+        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g3, 1f, gx, g3, wT, nIn, 0f, dx, nIn);
+        return dx;
+    }
+
+    /**
+     * Gate gradients of step s for batch rows [r0, r1) ({@code hStep} holds hPrev): writes the input-side gradients
+     * over step s's rows of {@code gx} (no longer needed), the recurrent-side ones into {@code dgh}, and dh z into
+     * {@code dhRec}.
+     */
+    private void gatesBackward(float[] dH, int s, int off, int gOff, int r0, int r1) {
+        final float[] r = rs[s], z = zs[s], nn = ns[s], hn = hns[s], hp = hStep;
+        final float[] dhv = dh, dhr = dhRec, gr = dr, gz = dz, gn = dn, gnr = dnr;
+        final int k0 = r0 * h, k1 = r1 * h;
+        for (int k = k0; k < k1; k++) dhv[k] = dH[off + k] + dhr[k];
+        for (int k = k0; k < k1; k++) gn[k] = dhv[k] * (1f - z[k]) * (1f - nn[k] * nn[k]);
+        for (int k = k0; k < k1; k++) gz[k] = dhv[k] * (hp[k] - nn[k]) * z[k] * (1f - z[k]);
+        for (int k = k0; k < k1; k++) gr[k] = gn[k] * hn[k] * r[k] * (1f - r[k]);
+        for (int k = k0; k < k1; k++) gnr[k] = gn[k] * r[k];
+        for (int k = k0; k < k1; k++) dhr[k] = dhv[k] * z[k];
+        block(gx, gOff, 0, gr, r0, r1, true);
+        block(gx, gOff, 1, gz, r0, r1, true);
+        block(gx, gOff, 2, gn, r0, r1, true);
+        block(dgh, gOff, 0, gr, r0, r1, true);
+        block(dgh, gOff, 1, gz, r0, r1, true);
+        block(dgh, gOff, 2, gnr, r0, r1, true);
+    }
+}
