@@ -59,7 +59,7 @@ public class FastLstmLayer extends LSTM {
     /** Copies parameters into the kernel when they changed (always while training: every step updates them). */
     private void loadParams(boolean training) {
         if (kernel == null) kernel = new LstmKernel(nIn(), hidden());
-        float[] stamp = stamp(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY),
+        float[] stamp = NdCopy.stamp(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY),
                 getParam(LSTMParamInitializer.BIAS_KEY));
         if (!training && java.util.Arrays.equals(stamp, paramStamp)) return;
         loadInto(kernel);
@@ -79,17 +79,6 @@ public class FastLstmLayer extends LSTM {
         NdCopy.readTransposed(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), k.wT);
         NdCopy.readTransposed(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY), k.rwT);
         System.arraycopy(NdCopy.read(getParam(LSTMParamInitializer.BIAS_KEY)), 0, k.bias, 0, k.bias.length);
-    }
-
-    /** A few parameter values from each array: any optimizer step changes them, so inference can skip the copy. */
-    private static float[] stamp(INDArray... arrays) {
-        float[] s = new float[arrays.length * 8];
-        int i = 0;
-        for (INDArray a : arrays) {
-            long n = a.length();
-            for (int k = 0; k < 8; k++) s[i++] = a.getFloat((n - 1) * k / 7);
-        }
-        return s;
     }
 
     /**
