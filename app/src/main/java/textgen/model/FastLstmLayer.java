@@ -79,6 +79,7 @@ public class FastLstmLayer extends LSTM {
         NdCopy.readTransposed(getParam(LSTMParamInitializer.INPUT_WEIGHT_KEY), k.wT);
         NdCopy.readTransposed(getParam(LSTMParamInitializer.RECURRENT_WEIGHT_KEY), k.rwT);
         System.arraycopy(NdCopy.read(getParam(LSTMParamInitializer.BIAS_KEY)), 0, k.bias, 0, k.bias.length);
+        k.parametersChanged();
     }
 
     /**
@@ -267,12 +268,14 @@ public class FastLstmLayer extends LSTM {
         if (below != null && below.cachedForBackprop && below.kernel.steps() == steps && below.kernel.batch() == batch) {
             return startBackward(dh, workspaceMgr);
         }
-        FloatBuffer dx = beside ? backwardBeside(dh) : kernel.backward(dh);
+        // the first layer's input gradient, for one-hot input: DL4J drops it (an Embedding layer returns none either)
+        boolean wantDx = !(getIndex() == 0 && kernel.oneHotInput());
+        FloatBuffer dx = beside ? backwardBeside(dh, wantDx) : kernel.backward(dh, wantDx);
         t0 = StepProfile.start();
         Gradient g = writeGradients();
-        INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
+        INDArray epsOut = dx == null ? null : NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        return new Pair<>(g, backpropDropOutIfPresent(epsOut));
+        return new Pair<>(g, epsOut == null ? null : backpropDropOutIfPresent(epsOut));
     }
 
     /**
@@ -306,7 +309,7 @@ public class FastLstmLayer extends LSTM {
     }
 
     /** The lower layer of a pipelined pair: backward in chunks as the layer above publishes their gradient. */
-    private FloatBuffer backwardBeside(float[] dh) {
+    private FloatBuffer backwardBeside(float[] dh, boolean wantDx) {
         int batch = kernel.batch(), steps = kernel.steps(), hid = hidden();
         LstmKernel upper = above.kernel;
         FloatBuffer upperDx = upper.inputGradient();
@@ -325,6 +328,7 @@ public class FastLstmLayer extends LSTM {
             kernel.splitRows = true;
             above.settle();
         }
+        if (!wantDx) return null;
         kernel.inputGradient(0, steps);
         return kernel.inputGradient();
     }

@@ -23,4 +23,71 @@ class LstmKernelTest {
         assertTrue(Float.isNaN(CpuKernels.tanh(Float.NaN)), "NaN must reach the loss (divergence detection)");
         assertTrue(Float.isNaN(CpuKernels.sigmoid(Float.NaN)));
     }
+
+    /**
+     * One-hot input takes lookups instead of the input products: against the products on the same random one-hot
+     * input, parameters and carried state, the outputs and final state are bit for bit equal (bias + 1 * w is one
+     * rounding either way) and the gradients equal to float rounding (dW sums the same rows in another order); odd
+     * sizes, batch 1; and a row that is not one-hot sends the whole segment down the product path.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"7, 13, 5, 6", "11, 16, 1, 9", "3, 5, 2, 1"})
+    void oneHotInputMatchesTheProducts(int nIn, int hidden, int batch, int steps) {
+        java.util.Random rnd = new java.util.Random(nIn * 31L + hidden);
+        LstmKernel lookup = kernel(nIn, hidden, rnd), dense = kernel(nIn, hidden, new java.util.Random(nIn * 31L + hidden));
+        dense.denseOnly = true;
+        float[] h0 = random(rnd, batch * hidden), c0 = random(rnd, batch * hidden);
+        float[] x = new float[steps * batch * nIn];
+        for (int r = 0; r < steps * batch; r++) x[r * nIn + rnd.nextInt(nIn)] = 1f;
+        float[] dH = random(rnd, steps * batch * hidden);
+        for (int segment = 0; segment < 2; segment++) { // the second from the state the first ended in
+            for (LstmKernel k : new LstmKernel[]{lookup, dense}) {
+                k.prepare(steps, batch).put(0, x);
+                k.setInitialState(h0, c0);
+                k.forward();
+            }
+            assertTrue(lookup.oneHotInput());
+            assertFalse(dense.oneHotInput());
+            float[] a = new float[steps * batch * hidden], e = new float[a.length];
+            lookup.outputs(a);
+            dense.outputs(e);
+            assertArrayEquals(e, a, "outputs");
+            assertArrayEquals(dense.lastC(), lookup.lastC(), "final cell state");
+            java.nio.FloatBuffer dxL = lookup.backward(dH), dxD = dense.backward(dH);
+            assertClose(dense.dWT, lookup.dWT, "dW");
+            assertClose(dense.dRWT, lookup.dRWT, "dRW");
+            assertArrayEquals(dense.db, lookup.db, 1e-6f, "db");
+            assertClose(dxD, dxL, "dx");
+            h0 = lookup.lastH();
+            c0 = lookup.lastC();
+        }
+        x[x.length - 1] = 0.5f; // not one-hot any more
+        lookup.prepare(steps, batch).put(0, x);
+        lookup.setInitialState(h0, c0);
+        lookup.forward();
+        assertFalse(lookup.oneHotInput());
+    }
+
+    private static LstmKernel kernel(int nIn, int hidden, java.util.Random rnd) {
+        LstmKernel k = new LstmKernel(nIn, hidden);
+        k.wT.put(0, random(rnd, 4 * hidden * nIn));
+        k.rwT.put(0, random(rnd, 4 * hidden * hidden));
+        System.arraycopy(random(rnd, 4 * hidden), 0, k.bias, 0, 4 * hidden);
+        k.parametersChanged();
+        return k;
+    }
+
+    private static float[] random(java.util.Random rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian() * 0.5f;
+        return v;
+    }
+
+    private static void assertClose(java.nio.FloatBuffer expected, java.nio.FloatBuffer actual, String what) {
+        double scale = 1e-30, worst = 0;
+        int n = expected.capacity();
+        for (int i = 0; i < n; i++) scale = Math.max(scale, Math.abs(expected.get(i)));
+        for (int i = 0; i < n; i++) worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
+        assertTrue(worst <= 1e-5 * scale, what + ": largest difference " + worst + " of " + scale);
+    }
 }
