@@ -84,7 +84,11 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
             @Key(inherited = true, def = "256", min = 1, max = 8192, doc = "units per recurrent layer")
             int hiddenSize,
             @Key(def = "0.0", min = 0, max = 0.9, doc = "dropout probability between layers, char-rnn's placement (0 = off)")
-            double dropout) {
+            double dropout,
+            @Key(def = "0.0", min = 0, max = 1, maxExclusive = true, doc = "recurrent dropout as weight drop (AWD-LSTM's DropConnect): "
+                    + "the probability of zeroing each element of every recurrent layer's recurrent weight matrix, one mask per "
+                    + "training step and layer, kept elements scaled by 1/(1-p); training only (0 = off)")
+            double recurrentDropout) {
         /** Tokens enter through a learned embedding (token ids), not as one-hot vectors. */
         public boolean embedding() {
             return input == Input.EMBEDDING;
