@@ -156,7 +156,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
             double divergenceLrCut,
             @Key(def = "3", min = 0, max = 1000, resumable = true, doc = "divergences tolerated before training stops with exit code 1")
             int maxRollbacks,
-            @Key(def = "42", min = Long.MIN_VALUE, max = Long.MAX_VALUE, doc = "seed for weights, data order, dropout and samples")
+            @Key(def = "42", min = Long.MIN_VALUE, max = Long.MAX_VALUE, doc = "seed for weights, data order, dropout and weight-drop masks, and samples")
             long seed,
             @Key(def = "1", min = 1, max = 256, resumable = true,
                     doc = "train data-parallel on this many devices (DL4J's ParallelWrapper): each takes batchSize/devices of every "
