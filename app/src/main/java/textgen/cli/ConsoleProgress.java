@@ -52,7 +52,8 @@ final class ConsoleProgress implements TrainingListener {
         out.printf(Locale.ROOT, "corpus: %,d training and %,d validation %ss, vocabulary %,d%n",
                 p.trainTokens(), p.validationTokens(), "char".equals(unit) ? "character" : unit, p.vocabSize());
         out.printf(Locale.ROOT, "model: %s%s, %,d parameters; batch %d x %d (%s), %,d batches per epoch%n",
-                m.describe(), m.dropout() > 0 ? ", dropout " + m.dropout() : "", p.parameters(),
+                m.describe(), (m.dropout() > 0 ? ", dropout " + m.dropout() : "")
+                        + (m.recurrentDropout() > 0 ? ", recurrent dropout (weight drop) " + m.recurrentDropout() : ""), p.parameters(),
                 t.batchSize(), t.tbpttLength(), t.sampling().name().toLowerCase(Locale.ROOT), p.batchesPerEpoch());
         if (t.devices() > 1) {
             out.printf(Locale.ROOT, "data-parallel on %d devices (ParallelWrapper, parameters and Adam state averaged after every step): "

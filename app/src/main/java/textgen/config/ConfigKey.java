@@ -8,7 +8,7 @@ import java.util.Locale;
  * range, description, and whether a resumed run may change it. Parsing and range checks live here so that every
  * key reports a bad value the same way: where it came from, the key, the value, and what is allowed.
  */
-public record ConfigKey(String name, Kind kind, Object defaultValue, double min, double max, boolean minExclusive,
+public record ConfigKey(String name, Kind kind, Object defaultValue, double min, double max, boolean minExclusive, boolean maxExclusive,
                         List<String> choices, String description, boolean resumable, boolean inherited, boolean path) {
 
     public enum Kind { INT, LONG, DOUBLE, STRING, CHOICE, BOOL }
@@ -17,7 +17,7 @@ public record ConfigKey(String name, Kind kind, Object defaultValue, double min,
     public String allowed() {
         return switch (kind) {
             case INT, LONG -> "an integer from " + fmt(min) + " to " + fmt(max);
-            case DOUBLE -> "a number " + (minExclusive ? "> " : ">= ") + fmt(min) + " and <= " + fmt(max);
+            case DOUBLE -> "a number " + (minExclusive ? "> " : ">= ") + fmt(min) + (maxExclusive ? " and < " : " and <= ") + fmt(max);
             case STRING -> "a string (or null)";
             case CHOICE -> "one of " + String.join(", ", choices);
             case BOOL -> "true or false";
@@ -58,7 +58,7 @@ public record ConfigKey(String name, Kind kind, Object defaultValue, double min,
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("'" + s + "' is not a number: must be " + allowed());
                 }
-                if (!Double.isFinite(v) || v < min || (minExclusive && v == min) || v > max)
+                if (!Double.isFinite(v) || v < min || (minExclusive && v == min) || v > max || (maxExclusive && v == max))
                     throw new IllegalArgumentException(s + " is out of range: must be " + allowed());
                 return v;
             }

@@ -150,11 +150,11 @@ public final class ConfigSchema {
         else if (t == String.class) kind = ConfigKey.Kind.STRING;
         else throw new IllegalStateException(name + ": no config type for " + t);
         if (kind == ConfigKey.Kind.BOOL) choices = List.of("true", "false");
-        ConfigKey shape = new ConfigKey(name, kind, null, key.min(), key.max(), key.minExclusive(), choices, key.doc(),
+        ConfigKey shape = new ConfigKey(name, kind, null, key.min(), key.max(), key.minExclusive(), key.maxExclusive(), choices, key.doc(),
                 key.resumable(), key.inherited(), key.path());
         Object def = key.def().isEmpty() ? null : shape.parse(key.def());
         if (def == null && kind != ConfigKey.Kind.STRING) throw new IllegalStateException(name + " needs a default");
-        return new ConfigKey(name, kind, def, key.min(), key.max(), key.minExclusive(), choices, key.doc(), key.resumable(), key.inherited(), key.path());
+        return new ConfigKey(name, kind, def, key.min(), key.max(), key.minExclusive(), key.maxExclusive(), choices, key.doc(), key.resumable(), key.inherited(), key.path());
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

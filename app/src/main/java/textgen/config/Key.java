@@ -28,6 +28,9 @@ public @interface Key {
     /** The minimum itself is not allowed (e.g. a learning rate > 0). */
     boolean minExclusive() default false;
 
+    /** The maximum itself is not allowed (e.g. a drop probability < 1). */
+    boolean maxExclusive() default false;
+
     /** For a String component: the allowed values (none: any string). */
     String[] choices() default {};
 

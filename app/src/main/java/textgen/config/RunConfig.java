@@ -84,7 +84,11 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
             @Key(inherited = true, def = "256", min = 1, max = 8192, doc = "units per recurrent layer")
             int hiddenSize,
             @Key(def = "0.0", min = 0, max = 0.9, doc = "dropout probability between layers, char-rnn's placement (0 = off)")
-            double dropout) {
+            double dropout,
+            @Key(def = "0.0", min = 0, max = 1, maxExclusive = true, doc = "recurrent dropout as weight drop (AWD-LSTM's DropConnect): "
+                    + "the probability of zeroing each element of every recurrent layer's recurrent weight matrix, one mask per "
+                    + "training step and layer, kept elements scaled by 1/(1-p); training only (0 = off)")
+            double recurrentDropout) {
         /** Tokens enter through a learned embedding (token ids), not as one-hot vectors. */
         public boolean embedding() {
             return input == Input.EMBEDDING;
@@ -152,7 +156,7 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
             double divergenceLrCut,
             @Key(def = "3", min = 0, max = 1000, resumable = true, doc = "divergences tolerated before training stops with exit code 1")
             int maxRollbacks,
-            @Key(def = "42", min = Long.MIN_VALUE, max = Long.MAX_VALUE, doc = "seed for weights, data order, dropout and samples")
+            @Key(def = "42", min = Long.MIN_VALUE, max = Long.MAX_VALUE, doc = "seed for weights, data order, dropout and weight-drop masks, and samples")
             long seed,
             @Key(def = "1", min = 1, max = 256, resumable = true,
                     doc = "train data-parallel on this many devices (DL4J's ParallelWrapper): each takes batchSize/devices of every "

@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.layers.RecurrentLayer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -21,6 +22,38 @@ import java.util.Map;
  */
 public class CarriedStateNetwork extends MultiLayerNetwork {
     private boolean carrying;
+    private WeightDrop weightDrop; // null: off
+
+    /** Weight drop ({@code model.recurrentDropout}) for every later optimizer step; null turns it off. */
+    public void setWeightDrop(WeightDrop weightDrop) {
+        this.weightDrop = weightDrop;
+    }
+
+    public WeightDrop weightDrop() {
+        return weightDrop;
+    }
+
+    /**
+     * The forward and backward pass of one optimizer step: in M2.1 only {@code BaseOptimizer.gradientAndScore} calls
+     * this overload (evaluation, sampling and scoring never do; gradient checks call the no-argument one), and after
+     * it returns, the listeners' {@code onGradientCalculation} and then the updater (gradient clipping, then Adam).
+     * With {@link WeightDrop} the pass runs on masked recurrent weights, which are put back before it returns, and
+     * their gradient is masked to match.
+     */
+    @Override
+    public void computeGradientAndScore(LayerWorkspaceMgr workspaceMgr) {
+        if (weightDrop == null) {
+            super.computeGradientAndScore(workspaceMgr);
+            return;
+        }
+        WeightDrop.Step step = weightDrop.apply(this, getIterationCount());
+        try {
+            super.computeGradientAndScore(workspaceMgr);
+            step.scaleGradients();
+        } finally {
+            step.restore();
+        }
+    }
 
     public CarriedStateNetwork(MultiLayerConfiguration conf) {
         super(conf);
@@ -116,10 +149,11 @@ public class CarriedStateNetwork extends MultiLayerNetwork {
         return from(restored, NetworkFactory.useFastLstm());
     }
 
-    /** A copy of a network's configuration, parameters and updater state, with fast or stock LSTM layers. */
+    /** A copy of a network's configuration, parameters, updater state (and weight drop), with fast or stock LSTM layers. */
     public static CarriedStateNetwork from(MultiLayerNetwork restored, boolean fastLstm) {
         CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.withTextgenLayers(restored.getLayerWiseConfigurations(), fastLstm));
         net.init(restored.params().dup(), false);
+        if (restored instanceof CarriedStateNetwork c) net.setWeightDrop(c.weightDrop);
         if (restored.getUpdater() != null && restored.getUpdater().getStateViewArray() != null) {
             net.getUpdater().setStateViewArray(net, restored.getUpdater().getStateViewArray().dup(), false);
         }

@@ -5,6 +5,8 @@ import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.params.LSTMParamInitializer;
+import org.deeplearning4j.nn.params.SimpleRnnParamInitializer;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import textgen.config.RunConfig;
@@ -23,6 +25,11 @@ enum CellLayers {
             if (dropout != null) lstm.dropOut(dropout);
             return fast ? FastLstm.of(lstm.build()) : lstm.build();
         }
+
+        @Override
+        String recurrentWeightKey() {
+            return LSTMParamInitializer.RECURRENT_WEIGHT_KEY; // [H, 4H], the same key in FastLstm
+        }
     },
     GRU {
         /**
@@ -34,6 +41,11 @@ enum CellLayers {
             GRU.Builder gru = new GRU.Builder().nIn(nIn).nOut(model.hiddenSize()).activation(Activation.TANH).dataFormat(RNNFormat.NCW);
             if (dropout != null) gru.dropOut(dropout);
             return fast ? FastGru.of(gru.build()) : gru.build();
+        }
+
+        @Override
+        String recurrentWeightKey() {
+            return GruParamInitializer.RECURRENT_WEIGHT_KEY; // [H, 3H]
         }
     },
     SIMPLE {
@@ -50,6 +62,11 @@ enum CellLayers {
             if (dropout != null) rnn.dropOut(dropout);
             return CarriedSimpleRnn.of(rnn.build());
         }
+
+        @Override
+        String recurrentWeightKey() {
+            return SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY; // [H, H]
+        }
     };
 
     static CellLayers of(RunConfig.Cell cell) {
@@ -58,4 +75,7 @@ enum CellLayers {
 
     /** One recurrent layer of {@code model.hiddenSize} units on {@code nIn} inputs; {@code fast}: textgen's CPU layer where there is one. */
     abstract Layer layer(RunConfig.ModelConfig model, long nIn, Dropout dropout, boolean fast);
+
+    /** The parameter key of the layer's recurrent weight matrix (hidden to hidden), which {@link WeightDrop} masks. */
+    abstract String recurrentWeightKey();
 }

@@ -16,6 +16,7 @@ import textgen.generate.SamplingOptions;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.NetworkFactory;
 import textgen.model.StepProfile;
+import textgen.model.WeightDrop;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -285,8 +286,12 @@ public final class Trainer {
             lastSaveSeconds = sessionSeconds();
         }
 
-        /** Trains {@code net} from {@code state} on: the run's step runner takes it over. */
+        /**
+         * Trains {@code net} from {@code state} on: the run's step runner takes it over (its replicas on other devices
+         * copy its weight drop).
+         */
         void enter(CarriedStateNetwork net, TrainingState state, Map<Integer, Map<String, INDArray>> carriedState) {
+            net.setWeightDrop(WeightDrop.of(config.model(), tc.seed()));
             runner.train(net);
             st = state;
             carried = carriedState;

@@ -63,6 +63,7 @@ class BadInputTest {
         write("zero-hidden.yaml", "model:\n  hiddenSize: 0\n");
         write("gru-relu.yaml", "corpus:\n  path: corpus.txt\nmodel:\n  cell: gru\n  activation: relu\n");
         write("zero-batch.yaml", "training:\n  batchSize: 0\n");
+        write("recurrent-dropout-one.yaml", "corpus:\n  path: corpus.txt\nmodel:\n  recurrentDropout: 1\n");
         write("bad-fraction.yaml", "corpus:\n  path: corpus.txt\n  validationFraction: 1.5\n");
         write("zero-fraction.yaml", "corpus:\n  path: corpus.txt\n  validationFraction: 0\n");
         write("long-tbptt.yaml", "corpus:\n  path: corpus.txt\ntraining:\n  batchSize: 32\n  tbpttLength: 5000\n");
@@ -168,6 +169,12 @@ class BadInputTest {
                 "--run-dir", runDir, "--set", "model.activation=relu"));
         c.add(new Case("relu for a GRU cell", "--set: model.activation relu applies to model.cell simple only (GRU cells use tanh)", "train",
                 "--config", config, "--run-dir", runDir, "--set", "model.cell=gru", "--set", "model.activation=relu"));
+        for (String bad : List.of("-0.1", "1", "1.0", "1.5")) {
+            c.add(new Case("recurrent dropout " + bad, "--set: model.recurrentDropout " + bad + " is out of range: must be a number >= 0 and < 1",
+                    "train", "--config", config, "--run-dir", runDir, "--set", "model.recurrentDropout=" + bad));
+        }
+        c.add(new Case("recurrent dropout not a number", "--set: model.recurrentDropout 'some' is not a number: must be a number >= 0 and < 1",
+                "train", "--config", config, "--run-dir", runDir, "--set", "model.recurrentDropout=some"));
         c.add(new Case("unknown cell", "must be one of lstm, gru, simple", "train", "--config", config, "--run-dir", runDir, "--set", "model.cell=transformer"));
         c.add(new Case("--ui-port out of range", "--ui-port must be in 0..65535", "train", "--config", config, "--run-dir", runDir, "--ui", "--ui-port", "70000"));
         c.add(new Case("--ui-port not a number", "--ui-port", "train", "--config", config, "--run-dir", runDir, "--ui", "--ui-port", "nine"));
@@ -190,6 +197,8 @@ class BadInputTest {
         c.add(new Case("wrong type", "model.hiddenSize", "train", "--config", f("wrong-type.yaml"), "--run-dir", runDir));
         c.add(new Case("hidden size 0", "model.hiddenSize", "train", "--config", f("zero-hidden.yaml"), "--run-dir", runDir));
         c.add(new Case("relu for a GRU cell in a config", "gru-relu.yaml", "train", "--config", f("gru-relu.yaml"), "--run-dir", runDir));
+        c.add(new Case("recurrent dropout 1 in a config", "recurrent-dropout-one.yaml:4: model.recurrentDropout 1 is out of range: must be a number >= 0 and < 1",
+                "train", "--config", f("recurrent-dropout-one.yaml"), "--run-dir", runDir));
         c.add(new Case("batch size 0", "training.batchSize", "train", "--config", f("zero-batch.yaml"), "--run-dir", runDir));
         c.add(new Case("validation fraction 1.5", "corpus.validationFraction", "train", "--config", f("bad-fraction.yaml"), "--run-dir", runDir));
         c.add(new Case("validation fraction 0", "corpus.validationFraction", "train", "--config", f("zero-fraction.yaml"), "--run-dir", runDir));

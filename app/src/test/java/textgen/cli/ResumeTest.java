@@ -14,7 +14,10 @@ import textgen.checkpoint.RunDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -59,15 +62,18 @@ class ResumeTest {
         return Checkpoint.read(zip, true).network().params();
     }
 
+    /** With model.recurrentDropout > 0 too: the weight-drop masks depend on (seed, iteration, layer) only, so a resumed run draws the same. */
     @ParameterizedTest
-    @CsvSource({"lstm, consecutive", "lstm, random", "simple, consecutive"})
-    void resumedRunIsBitIdenticalToAnUninterruptedOne(String cell, String sampling) throws IOException {
-        Path whole = dir.resolve("whole-" + cell + "-" + sampling), split = dir.resolve("split-" + cell + "-" + sampling);
+    @CsvSource({"lstm, consecutive, 0", "lstm, random, 0", "simple, consecutive, 0", "lstm, consecutive, 0.25", "gru, random, 0.3"})
+    void resumedRunIsBitIdenticalToAnUninterruptedOne(String cell, String sampling, double recurrentDropout) throws IOException {
+        String name = cell + "-" + sampling + "-" + recurrentDropout;
+        Path whole = dir.resolve("whole-" + name), split = dir.resolve("split-" + name);
+        String rd = "model.recurrentDropout=" + recurrentDropout;
         ok("train", "--config", config.toString(), "--run-dir", whole.toString(), "--max-iterations", "14",
-                "--set", "training.sampling=" + sampling, "--set", "model.cell=" + cell);
+                "--set", "training.sampling=" + sampling, "--set", "model.cell=" + cell, "--set", rd);
         // stops mid-epoch, off the evaluation grid (6 is not a multiple of 4), then resumes twice
         ok("train", "--config", config.toString(), "--run-dir", split.toString(), "--max-iterations", "6",
-                "--set", "training.sampling=" + sampling, "--set", "model.cell=" + cell);
+                "--set", "training.sampling=" + sampling, "--set", "model.cell=" + cell, "--set", rd);
         ok("train", "--resume", split.toString(), "--max-iterations", "9");
         Cli.Result last = ok("train", "--resume", split.toString(), "--max-iterations", "14", "--json");
         JsonNode j = JSON.readTree(last.lastLine());
@@ -97,6 +103,34 @@ class ResumeTest {
         java.util.List<String> csv = Files.readAllLines(split.resolve("metrics.csv"));
         assertEquals(7, csv.size());
         assertTrue(csv.get(0).startsWith("iteration,") && csv.stream().filter(l -> l.startsWith("iteration,")).count() == 1);
+    }
+
+    /**
+     * model.recurrentDropout: the same run twice is bit-identical; 0 trains exactly as a config without the key and
+     * 0.25 differently; the checkpoints (written from the network validation just scored) hold no dropped weight.
+     */
+    @Test
+    void weightDropRunsRepeatAndLeaveNoDroppedWeight() throws IOException {
+        Map<String, INDArray> params = new HashMap<>();
+        for (String run : List.of("wd-a", "wd-b", "wd-zero", "wd-default")) {
+            List<String> args = new ArrayList<>(List.of("train", "--config", config.toString(), "--run-dir", dir.resolve(run).toString(),
+                    "--max-iterations", "10"));
+            if (!run.equals("wd-default")) args.addAll(List.of("--set", "model.recurrentDropout=" + (run.equals("wd-zero") ? "0" : "0.25")));
+            Cli.Result r = ok(args.toArray(String[]::new));
+            if (run.equals("wd-a")) assertTrue(r.out().contains("recurrent dropout (weight drop) 0.25"), r.out());
+            params.put(run, params(dir.resolve(run).resolve("latest.zip")));
+        }
+        assertEquals(params.get("wd-a"), params.get("wd-b"), "same config and seed: bit-identical parameters");
+        assertEquals(params.get("wd-default"), params.get("wd-zero"), "recurrentDropout 0 is no weight drop");
+        assertNotEquals(params.get("wd-default"), params.get("wd-a"));
+        for (Path zip : List.of(dir.resolve("wd-a/latest.zip"), dir.resolve("wd-a/best.zip"))) {
+            Checkpoint.Loaded l = Checkpoint.read(zip, true);
+            assertEquals(0.25, l.config().model().recurrentDropout());
+            for (int i = 0; i < 2; i++) {
+                INDArray rw = l.network().getLayer(i).getParam("RW");
+                assertEquals(0, rw.eq(0).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).sumNumber().intValue(), zip + " layer " + i);
+            }
+        }
     }
 
     @Test

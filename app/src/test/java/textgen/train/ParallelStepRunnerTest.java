@@ -17,6 +17,7 @@ import textgen.model.FastLstmLayer;
 import textgen.model.FastRnnOutput;
 import textgen.model.FastRnnOutputLayer;
 import textgen.model.NetworkFactory;
+import textgen.model.WeightDrop;
 
 import java.util.List;
 import java.util.Map;
@@ -94,6 +95,31 @@ class ParallelStepRunnerTest {
             assertArrayEquals(new long[]{6}, single.stepsPerDevice());
             assertArrayEquals(new long[]{6, 6}, two.stepsPerDevice(), "both devices trained every step");
         }
+    }
+
+    /**
+     * model.recurrentDropout: every device masks its replica's recurrent weights with the same mask (one per minibatch,
+     * from the seed and iteration), so with SGD and no clipping two devices still take the one network's steps; a
+     * replica left unmasked, or masked differently, would not.
+     */
+    @Test
+    void weightDropOnTwoDevicesTakesTheSameStepsAsOneNetworkOnTheWholeMinibatch() {
+        BatchSource source = new BatchSource(TestModels.randomIds(2000, V, 12), V, B, T, RunConfig.Sampling.RANDOM, 1);
+        CarriedStateNetwork one = network(new Sgd(0.5), RunConfig.Sampling.RANDOM), plain = CarriedStateNetwork.from(one);
+        one.setWeightDrop(WeightDrop.of(RunConfig.defaults().with("model.layers", 2).with("model.hiddenSize", H).with("model.recurrentDropout", 0.4).model(), 7));
+        CarriedStateNetwork master = CarriedStateNetwork.from(one);
+        assertSame(one.weightDrop(), master.weightDrop());
+        try (StepRunner single = StepRunner.of(1, B); StepRunner two = StepRunner.of(2, B); StepRunner unmasked = StepRunner.of(1, B)) {
+            single.train(one);
+            two.train(master);
+            unmasked.train(plain);
+            for (int k = 0; k < 4; k++) {
+                for (StepRunner r : List.of(single, two, unmasked)) r.step(r.batch(source, 0, k), false, 99 + k);
+            }
+            ((ParallelStepRunner) two).replicas().forEach(n -> assertSame(one.weightDrop(), n.weightDrop(), "every device drops weights"));
+        }
+        assertTrue(maxDiff(one.params(), plain.params()) > 1e-3, "weight drop changed the steps");
+        assertTrue(maxDiff(one.params(), master.params()) < 1e-5, "parameters after 4 steps differ by " + maxDiff(one.params(), master.params()));
     }
 
     @Test
