@@ -160,13 +160,12 @@ public class FastLstmLayer extends LSTM {
         INDArray tbh = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[]{steps, batch, hid}, 'c');
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
         cachedForBackprop = true;
-        kernel.splitRows = false;
         pipelinedOutput = tbh.permute(1, 2, 0);
         afterTask = () -> {
             NdCopy.put(tbh, kernel.outputs());
             if (storeLast) storeLast(tBpttStateMap);
         };
-        task = LayerPipeline.start(kernel::forward);
+        task = LayerPipeline.startForward(kernel);
         return pipelinedOutput;
     }
 
@@ -176,22 +175,12 @@ public class FastLstmLayer extends LSTM {
         long t0 = StepProfile.start();
         loadParams(true);
         int batch = (int) input.size(0), steps = (int) input.size(2), hid = hidden();
-        LstmKernel lower = below.kernel;
         kernel.prepare(steps, batch);
-        kernel.useInput(lower.outputs());
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        kernel.splitRows = false;
         try {
-            int chunk = LayerPipeline.chunk(steps);
-            for (int s0 = 0; s0 < steps; s0 += chunk) {
-                int s1 = Math.min(steps, s0 + chunk);
-                LayerPipeline.await(below.task, want -> lower.forwardDone >= want, s1);
-                kernel.projectInput(s0, s1);
-                kernel.recur(s0, s1);
-            }
+            LayerPipeline.follow(below.task, below.kernel, kernel);
         } finally {
-            kernel.splitRows = true;
             below.settle();
         }
         // DL4J hands this layer the array the lower one returned; were it a copy, it would have been made unfilled

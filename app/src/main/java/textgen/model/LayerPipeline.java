@@ -46,6 +46,37 @@ final class LayerPipeline {
         return THREAD.submit(work);
     }
 
+    /**
+     * Starts {@code lower}'s forward pass (prepared, with its input and initial state) on the pipeline thread; then
+     * {@link #follow} runs the kernel above it.
+     */
+    static Future<?> startForward(LstmKernel lower) {
+        lower.splitRows = false;
+        return start(lower::forward);
+    }
+
+    /**
+     * Runs {@code upper}'s forward pass (prepared, with its initial state) on this thread in chunks of steps, each as
+     * soon as {@code lower} (started by {@link #startForward}) has written it, reading lower's output buffer as input;
+     * waits for {@code lower} to finish.
+     */
+    static void follow(Future<?> lowerTask, LstmKernel lower, LstmKernel upper) {
+        int steps = lower.steps();
+        upper.useInput(lower.outputs());
+        upper.splitRows = false;
+        try {
+            int chunk = chunk(steps);
+            for (int s0 = 0; s0 < steps; s0 += chunk) {
+                int s1 = Math.min(steps, s0 + chunk);
+                await(lowerTask, want -> lower.forwardDone >= want, s1);
+                upper.projectInput(s0, s1);
+                upper.recur(s0, s1);
+            }
+        } finally {
+            upper.splitRows = true;
+        }
+    }
+
     /** Waits for {@code task} (rethrowing what it threw) and gives OpenBLAS its threads back. */
     static void end(Future<?> task) {
         try {
