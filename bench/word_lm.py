@@ -1,4 +1,5 @@
-"""PyTorch reference for bench/word: the word-level LSTM textgen trains, trained the same way, scored the same way.
+"""PyTorch reference for bench/word and bench/gru: the word-level LSTM or GRU (the config's model.cell) textgen trains,
+trained the same way, scored the same way.
 
 Everything textgen does is mirrored, so that the two test perplexities differ only by what the implementations do:
 - tokens: textgen's word tokenizer (WordVocabulary.java: runs of letters/marks/digits with inner apostrophes, every
@@ -6,7 +7,8 @@ Everything textgen does is mirrored, so that the two test perplexities differ on
   frequent tokens, capped by max_vocabulary / min_count; unknown words of the scored text read as <unk>;
 - split: the last validation_fraction of the corpus (Java Math.round) is held out;
 - model: Embedding(V, E) without bias -> L x LSTM(H) -> Linear(H, V), initialised as DL4J 1.0.0-M2.1 does
-  (Xavier normal with its fan-in/fan-out choices, LSTM forget-gate bias 1, one bias vector per LSTM layer);
+  (Xavier normal with its fan-in/fan-out choices, LSTM forget-gate bias 1, one bias vector per LSTM layer); or
+  L x GRU(H) (nn.GRU: gates r, z, n, two bias vectors, every value uniform in +-1/sqrt(H), as textgen's GRU);
 - loss: cross-entropy summed over time and averaged over the minibatch (DL4J's MCXENT score), gradients clipped
   element-wise, Adam (with libnd4j's epsilon placement), learning rate on textgen's cosine schedule (0.1% steps) over max_epochs;
 - data: batch_size consecutive streams, tbptt_length steps per minibatch, hidden state carried across minibatches,
@@ -109,24 +111,28 @@ def reset_rows(seed, epoch, k, batch, p):
     return [b for b in range(batch) if rng.next_double() < p]
 
 
-class WordLSTM(nn.Module):
-    def __init__(self, vocab, emb, hidden, layers):
+class WordRNN(nn.Module):
+    """Embedding -> L x cell(H) -> Linear, cell "lstm" (nn.LSTM) or "gru" (nn.GRU), initialised as textgen does."""
+
+    def __init__(self, vocab, emb, hidden, layers, cell="lstm"):
         super().__init__()
+        self.cell = cell
         self.emb = nn.Embedding(vocab, emb)
-        self.lstm = nn.LSTM(emb, hidden, layers)
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(emb, hidden, layers)
         self.out = nn.Linear(hidden, vocab)
         with torch.no_grad():
             # DL4J: EmbeddingSequenceLayer Xavier with fanIn 1, fanOut E
             self.emb.weight.normal_(0, math.sqrt(2.0 / (1 + emb)))
-            for l in range(layers):
+            # GRU: textgen's GruParamInitializer draws every value uniform in +-1/sqrt(H), nn.GRU's own default
+            for l in range(layers if cell == "lstm" else 0):
                 n_in = emb if l == 0 else hidden
                 std = math.sqrt(2.0 / (hidden + n_in + hidden))  # LSTMParamInitializer: fanIn = H, fanOut = nIn + H
-                getattr(self.lstm, f"weight_ih_l{l}").normal_(0, std)
-                getattr(self.lstm, f"weight_hh_l{l}").normal_(0, std)
-                b = getattr(self.lstm, f"bias_ih_l{l}")
+                getattr(self.rnn, f"weight_ih_l{l}").normal_(0, std)
+                getattr(self.rnn, f"weight_hh_l{l}").normal_(0, std)
+                b = getattr(self.rnn, f"bias_ih_l{l}")
                 b.zero_()
                 b[hidden:2 * hidden] = 1.0  # PyTorch gate order i, f, g, o: the forget gate's bias starts at 1
-                hh = getattr(self.lstm, f"bias_hh_l{l}")
+                hh = getattr(self.rnn, f"bias_hh_l{l}")
                 hh.zero_()
                 hh.requires_grad_(False)  # DL4J has one bias vector per gate
             self.out.weight.normal_(0, math.sqrt(2.0 / (hidden + vocab)))
@@ -134,18 +140,27 @@ class WordLSTM(nn.Module):
 
     def dl4j_params(self):
         """This model's parameters in DL4J's layout, as bench/DumpParams.java writes them: {(layer, key): array}.
-        DL4J's LSTM stores W [nIn, 4H], RW [H, 4H], b [1, 4H] with gate columns (block input, forget, output, input);
-        PyTorch's are rows (input, forget, block input, output)."""
+        LSTM: DL4J stores W [nIn, 4H], RW [H, 4H], b [1, 4H] with gate columns (block input, forget, output, input);
+        PyTorch's are rows (input, forget, block input, output).
+        GRU (textgen's GruParamInitializer): W [nIn, 3H] = weight_ih_l.T, RW [H, 3H] = weight_hh_l.T,
+        b [1, 3H] = bias_ih_l, rb [1, 3H] = bias_hh_l; both gate orders are r, z, n, so no reordering."""
         def gates(w):  # PyTorch [4H, n] -> DL4J [n, 4H]
             i, f, g, o = w.detach().chunk(4, 0)
             return torch.cat([g, f, o, i], 0).t()
         out = {(0, "W"): self.emb.weight.detach()}
-        for l in range(self.lstm.num_layers):
-            out[(l + 1, "W")] = gates(getattr(self.lstm, f"weight_ih_l{l}"))
-            out[(l + 1, "RW")] = gates(getattr(self.lstm, f"weight_hh_l{l}"))
-            b = getattr(self.lstm, f"bias_ih_l{l}") + getattr(self.lstm, f"bias_hh_l{l}")
-            out[(l + 1, "b")] = gates(b.unsqueeze(1))
-        n = self.lstm.num_layers + 1
+        for l in range(self.rnn.num_layers):
+            w_ih, w_hh = getattr(self.rnn, f"weight_ih_l{l}"), getattr(self.rnn, f"weight_hh_l{l}")
+            b_ih, b_hh = getattr(self.rnn, f"bias_ih_l{l}"), getattr(self.rnn, f"bias_hh_l{l}")
+            if self.cell == "gru":
+                out[(l + 1, "W")] = w_ih.detach().t()
+                out[(l + 1, "RW")] = w_hh.detach().t()
+                out[(l + 1, "b")] = b_ih.detach().unsqueeze(0)
+                out[(l + 1, "rb")] = b_hh.detach().unsqueeze(0)
+                continue
+            out[(l + 1, "W")] = gates(w_ih)
+            out[(l + 1, "RW")] = gates(w_hh)
+            out[(l + 1, "b")] = gates((b_ih + b_hh).unsqueeze(1))
+        n = self.rnn.num_layers + 1
         out[(n, "W")] = self.out.weight.detach().t()
         out[(n, "b")] = self.out.bias.detach().unsqueeze(0)
         return out
@@ -157,17 +172,23 @@ class WordLSTM(nn.Module):
             return torch.cat([i, f, a, o], 0)
         with torch.no_grad():
             self.emb.weight.copy_(params[(0, "W")])
-            for l in range(self.lstm.num_layers):
-                getattr(self.lstm, f"weight_ih_l{l}").copy_(gates(params[(l + 1, "W")]))
-                getattr(self.lstm, f"weight_hh_l{l}").copy_(gates(params[(l + 1, "RW")]))
-                getattr(self.lstm, f"bias_ih_l{l}").copy_(gates(params[(l + 1, "b")]).squeeze(1))
-                getattr(self.lstm, f"bias_hh_l{l}").zero_()
-            n = self.lstm.num_layers + 1
+            for l in range(self.rnn.num_layers):
+                if self.cell == "gru":
+                    getattr(self.rnn, f"weight_ih_l{l}").copy_(params[(l + 1, "W")].t())
+                    getattr(self.rnn, f"weight_hh_l{l}").copy_(params[(l + 1, "RW")].t())
+                    getattr(self.rnn, f"bias_ih_l{l}").copy_(params[(l + 1, "b")].squeeze(0))
+                    getattr(self.rnn, f"bias_hh_l{l}").copy_(params[(l + 1, "rb")].squeeze(0))
+                    continue
+                getattr(self.rnn, f"weight_ih_l{l}").copy_(gates(params[(l + 1, "W")]))
+                getattr(self.rnn, f"weight_hh_l{l}").copy_(gates(params[(l + 1, "RW")]))
+                getattr(self.rnn, f"bias_ih_l{l}").copy_(gates(params[(l + 1, "b")]).squeeze(1))
+                getattr(self.rnn, f"bias_hh_l{l}").zero_()
+            n = self.rnn.num_layers + 1
             self.out.weight.copy_(params[(n, "W")].t())
             self.out.bias.copy_(params[(n, "b")].squeeze(0))
 
     def forward(self, x, state=None):
-        y, state = self.lstm(self.emb(x), state)
+        y, state = self.rnn(self.emb(x), state)
         return self.out(y), state
 
 
@@ -213,7 +234,8 @@ def main():
     E, H, L = int(c["model.embeddingSize"]), int(c["model.hiddenSize"]), int(c["model.layers"])
     B, T = int(c["training.batchSize"]), int(c["training.tbpttLength"])
     lr0, clip, epochs = float(c["training.learningRate"]), float(c["training.gradientClip"]), int(c["training.maxEpochs"])
-    assert c["model.input"] == "embedding" and c["model.cell"] == "lstm" and float(c["model.dropout"]) == 0
+    cell = c["model.cell"]
+    assert c["model.input"] == "embedding" and cell in ("lstm", "gru") and float(c["model.dropout"]) == 0
     assert c["training.sampling"] == "consecutive"
     reset_p, seed = float(c["training.stateResetProbability"]), int(c["training.seed"])
     assert c["training.lrSchedule"] == "cosine" and float(c["training.maxMinutes"]) == 0
@@ -230,7 +252,7 @@ def main():
     train_ids, val_ids = ids[: len(ids) - n_val], ids[len(ids) - n_val:]
 
     torch.manual_seed(seed)
-    model = WordLSTM(V, E, H, L)
+    model = WordRNN(V, E, H, L, cell)
     if a.init:
         model.load_dl4j(read_params(a.init))
     params = [q for q in model.parameters() if q.requires_grad]
@@ -256,10 +278,10 @@ def main():
                 g["eps"] = 1e-8 / math.sqrt(1 - 0.999 ** (it + 1))
             x, y = x_all[k * T:(k + 1) * T], y_all[k * T:(k + 1) * T]
             if state is not None:
-                state = tuple(s.detach() for s in state)
+                state = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()  # LSTM (h, c); GRU h
                 rows = reset_rows(seed, epoch, k, B, reset_p) if reset_p > 0 else []
                 if rows:
-                    for s in state:
+                    for s in (state if cell == "lstm" else (state,)):
                         s[:, rows] = 0
             logits, state = model(x, state)
             loss = loss_fn(logits.reshape(-1, V), y.reshape(-1)) / B
