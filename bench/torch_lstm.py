@@ -1,13 +1,15 @@
-"""PyTorch reference for bench/run: the same character LSTM textgen trains, timed the same way.
+"""PyTorch reference for bench/run: the same character LSTM (or GRU) textgen trains, timed the same way.
 
-One-hot input, stacked nn.LSTM, Linear, cross-entropy, Adam, gradient clipping by value (textgen's
-training.gradientClip, char-rnn's grad_clip), the corpus cut into `batch` consecutive streams with the hidden state
-carried (detached) from minibatch to minibatch, truncated BPTT of `tbptt` steps. Prints one JSON line.
+One-hot input, stacked nn.LSTM (--cell gru: nn.GRU, as textgen's model.cell=gru), Linear, cross-entropy, Adam,
+gradient clipping by value (textgen's training.gradientClip, char-rnn's grad_clip), the corpus cut into `batch`
+consecutive streams with the hidden state carried (detached) from minibatch to minibatch, truncated BPTT of `tbptt`
+steps. Prints one JSON line.
 
   python3 torch_lstm.py train --corpus FILE --hidden H --layers L --batch B --tbptt T --iterations N --threads K
   python3 torch_lstm.py sample --corpus FILE --hidden H --layers L --length N --threads K   (batch-1 step loop)
   python3 torch_lstm.py score --corpus FILE --text FILE --hidden H --layers L --threads K    (forward pass over FILE)
   python3 torch_lstm.py gemm --threads K                                                      (best float32 GEMM rate)
+  --cell lstm|gru (train, sample, score): the recurrent cell, default lstm
 """
 import argparse
 import json
@@ -18,10 +20,10 @@ import torch.nn as nn
 
 
 class CharLSTM(nn.Module):
-    def __init__(self, vocab, hidden, layers):
+    def __init__(self, vocab, hidden, layers, cell="lstm"):
         super().__init__()
         self.vocab = vocab
-        self.lstm = nn.LSTM(vocab, hidden, layers, batch_first=True)
+        self.lstm = (nn.LSTM if cell == "lstm" else nn.GRU)(vocab, hidden, layers, batch_first=True)
         self.out = nn.Linear(hidden, vocab)
 
     def forward(self, x, state=None):
@@ -44,7 +46,7 @@ def train(a):
     ids, vocab = load(a.corpus)
     ids = ids[: int(len(ids) * 0.9)]
     torch.manual_seed(1)
-    model = CharLSTM(vocab, a.hidden, a.layers)
+    model = CharLSTM(vocab, a.hidden, a.layers, a.cell)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     loss_fn = nn.CrossEntropyLoss()
     stream = (len(ids) - 1) // a.batch
@@ -59,7 +61,7 @@ def train(a):
         x = one_hot(x_all[:, k:k + a.tbptt], vocab)
         y = y_all[:, k:k + a.tbptt]
         if state is not None:
-            state = tuple(s.detach() for s in state)
+            state = tuple(s.detach() for s in state) if a.cell == "lstm" else state.detach()  # LSTM (h, c); GRU h
         logits, state = model(x, state)
         loss = loss_fn(logits.reshape(-1, vocab), y.reshape(-1))
         opt.zero_grad()
@@ -74,7 +76,7 @@ def train(a):
 def sample(a):
     ids, vocab = load(a.corpus)
     torch.manual_seed(1)
-    model = CharLSTM(vocab, a.hidden, a.layers).eval()
+    model = CharLSTM(vocab, a.hidden, a.layers, a.cell).eval()
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
         x = one_hot(ids[:1].view(1, 1), vocab)
@@ -95,7 +97,7 @@ def score(a):
     index = {c: i for i, c in enumerate(chars)}
     val = torch.tensor([index[c] for c in open(a.text, encoding="utf-8").read()], dtype=torch.long)
     torch.manual_seed(1)
-    model = CharLSTM(vocab, a.hidden, a.layers).eval()
+    model = CharLSTM(vocab, a.hidden, a.layers, a.cell).eval()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     total = 0.0
     with torch.no_grad():
@@ -138,6 +140,7 @@ if __name__ == "__main__":
     p.add_argument("--iterations", type=int, default=50)
     p.add_argument("--length", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     {"train": train, "sample": sample, "score": score, "gemm": gemm}[a.mode](a)
