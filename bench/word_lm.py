@@ -19,6 +19,7 @@ Prints one JSON line.
 
   python3 word_lm.py --corpus valid.txt --test test.txt --config EFFECTIVE_CONFIG.yaml [--threads K] [--init W0.bin]
   python3 word_lm.py ... --init W0.bin --max-iterations N --compare WN.bin     # parity with textgen's N steps
+  python3 word_lm.py ... --float64 --init W0.bin --max-iterations N --compare WN.bin   # the same against float64
 (W0.bin, WN.bin: bench/DumpParams.java of textgen's initial checkpoint and of its checkpoint after N steps.)
 """
 import argparse
@@ -226,8 +227,12 @@ def main():
     p.add_argument("--init", help="parity check: start from these weights (bench/DumpParams.java of a textgen checkpoint)")
     p.add_argument("--max-iterations", type=int, default=0, help="stop after this many minibatches, as training.maxIterations")
     p.add_argument("--compare", help="parity check: after training, compare the weights with these and exit")
+    p.add_argument("--float64", action="store_true",
+                   help="compute in float64: with --compare, how far textgen's float32 steps are from exact arithmetic")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.float64:
+        torch.set_default_dtype(torch.float64)
     c = flat_config(a.config)
     lowercase = c["corpus.lowercase"] == "true"
     max_vocab, min_count = int(c["corpus.maxVocabulary"]), int(c["corpus.minCount"])
