@@ -241,6 +241,7 @@ def main():
     lr0, clip, epochs = float(c["training.learningRate"]), float(c["training.gradientClip"]), int(c["training.maxEpochs"])
     cell = c["model.cell"]
     assert c["model.input"] == "embedding" and cell in ("lstm", "gru") and float(c["model.dropout"]) == 0
+    assert float(c.get("model.recurrentDropout", 0)) == 0  # weight drop is not mirrored
     assert c["training.sampling"] == "consecutive"
     reset_p, seed = float(c["training.stateResetProbability"]), int(c["training.seed"])
     assert c["training.lrSchedule"] == "cosine" and float(c["training.maxMinutes"]) == 0
