@@ -59,33 +59,6 @@ public class CarriedStateNetwork extends MultiLayerNetwork {
         super(conf);
     }
 
-    @Override
-    public void init(INDArray parameters, boolean cloneParametersArray) {
-        super.init(parameters, cloneParametersArray);
-        pipelineLayers(LayerPipeline.ENABLED);
-    }
-
-    /**
-     * Pairs consecutive fast LSTM layers (0-1, 2-3, ...; no dropout on the upper one's input) to train side by side
-     * on two cores ({@link LayerPipeline}), or unpairs them: for several networks training at once (--devices), which
-     * would share the pipeline thread and OpenBLAS's thread setting.
-     */
-    public void pipelineLayers(boolean on) {
-        Layer[] ls = getLayers();
-        for (Layer l : ls) {
-            if (l instanceof FastLstmLayer f) f.pairWith(null);
-        }
-        if (!on) return;
-        for (int i = 0; i + 1 < ls.length; i++) {
-            if (ls[i] instanceof FastLstmLayer lower && ls[i + 1] instanceof FastLstmLayer upper
-                    && upper.conf().getLayer().getIDropout() == null && upper.conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b
-                    && b.getWeightNoise() == null && getLayerWiseConfigurations().getInputPreProcess(i + 1) == null) {
-                lower.pairWith(upper);
-                i++;
-            }
-        }
-    }
-
     /** One optimizer step on {@code ds}, starting from the state the previous call ended in. */
     public void fitCarryingState(DataSet ds) {
         carrying = true;

@@ -15,7 +15,6 @@ import textgen.tensor.HostArrays;
 
 import java.nio.FloatBuffer;
 import java.util.Map;
-import java.util.concurrent.Future;
 
 /**
  * DL4J's LSTM layer with the time loop moved into {@link LstmKernel}. It keeps the stock layer's state maps, state
@@ -26,14 +25,6 @@ public class FastLstmLayer extends LSTM {
     private LstmKernel kernel;
     private float[] paramStamp;
     private boolean cachedForBackprop;
-
-    // The layer pipeline (LayerPipeline): the FastLstmLayer this one is paired with, above or below it.
-    private FastLstmLayer above, below;
-    // This layer's kernel work running on the pipeline thread, and what to do once it is done (see settle()).
-    private Future<?> task;
-    private Runnable afterTask;
-    /** The output array of the last pipelined forward pass (filled when it was settled). */
-    private INDArray pipelinedOutput;
 
     public FastLstmLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -87,7 +78,6 @@ public class FastLstmLayer extends LSTM {
      * out time-major (see {@link NdCopy#timeMajorArray}): the next layer reads it without a transpose.
      */
     private INDArray forward(INDArray in, INDArray h0, INDArray c0, boolean training, LayerWorkspaceMgr mgr) {
-        settle();
         check();
         long t0 = StepProfile.start();
         loadParams(training);
@@ -133,96 +123,11 @@ public class FastLstmLayer extends LSTM {
 
     @Override
     public INDArray rnnActivateUsingStoredState(INDArray input, boolean training, boolean storeLastForTBPTT, LayerWorkspaceMgr workspaceMgr) {
-        settle();
         setInput(input, workspaceMgr);
         applyDropOutIfNecessary(training, workspaceMgr);
-        INDArray h0 = tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), c0 = tBpttStateMap.get(STATE_KEY_PREV_MEMCELL);
-        // training's forward pass (DL4J runs the layer above right after this one): the two layers side by side
-        if (training && above != null && this.input.size(2) > 1) return startForward(h0, c0, storeLastForTBPTT, workspaceMgr);
-        INDArray out = training && below != null && below.task != null ? forwardBeside(h0, c0, workspaceMgr)
-                : forward(this.input, h0, c0, training, workspaceMgr);
+        INDArray out = forward(this.input, tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), tBpttStateMap.get(STATE_KEY_PREV_MEMCELL), training, workspaceMgr);
         if (storeLastForTBPTT) storeLast(tBpttStateMap);
         return out;
-    }
-
-    /**
-     * The lower layer of a pipelined pair: starts the forward pass on the pipeline thread and returns the output
-     * array, which is filled when the layer above has consumed the pass ({@link #forwardBeside} settles it).
-     */
-    private INDArray startForward(INDArray h0, INDArray c0, boolean storeLast, LayerWorkspaceMgr mgr) {
-        check();
-        long t0 = StepProfile.start();
-        loadParams(true);
-        int batch = (int) input.size(0), steps = (int) input.size(2), hid = hidden();
-        FloatBuffer x = kernel.prepare(steps, batch);
-        NdCopy.timeMajor(input, x);
-        kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
-        INDArray tbh = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[]{steps, batch, hid}, 'c');
-        StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        cachedForBackprop = true;
-        pipelinedOutput = tbh.permute(1, 2, 0);
-        afterTask = () -> {
-            NdCopy.put(tbh, kernel.outputs());
-            if (storeLast) storeLast(tBpttStateMap);
-        };
-        task = LayerPipeline.startForward(kernel);
-        return pipelinedOutput;
-    }
-
-    /** The upper layer of a pipelined pair: runs chunks of steps as the layer below finishes them, reading its buffer. */
-    private INDArray forwardBeside(INDArray h0, INDArray c0, LayerWorkspaceMgr mgr) {
-        check();
-        long t0 = StepProfile.start();
-        loadParams(true);
-        int batch = (int) input.size(0), steps = (int) input.size(2), hid = hidden();
-        kernel.prepare(steps, batch);
-        kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
-        StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        try {
-            LayerPipeline.follow(below.task, below.kernel, kernel);
-        } finally {
-            below.settle();
-        }
-        // DL4J hands this layer the array the lower one returned; were it a copy, it would have been made unfilled
-        if (input != below.pipelinedOutput) input.assign(below.pipelinedOutput);
-        cachedForBackprop = true;
-        t0 = StepProfile.start();
-        INDArray out = NdCopy.timeMajorArray(kernel.outputs(), batch, hid, steps, dataType, ArrayType.ACTIVATIONS, mgr);
-        StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        return out;
-    }
-
-    /** Waits for this layer's work on the pipeline thread, if any, and finishes it (fills its output arrays). */
-    void settle() {
-        if (task == null) return;
-        Future<?> t = task;
-        Runnable then = afterTask;
-        task = null;
-        afterTask = null;
-        try {
-            LayerPipeline.end(t);
-        } finally {
-            kernel.splitRows = true;
-        }
-        long t0 = StepProfile.start();
-        then.run();
-        StepProfile.stop(StepProfile.Phase.COPIES, t0);
-    }
-
-    /** Whether this layer is paired with the one above or below it (LayerPipelineTest). */
-    boolean paired() {
-        return above != null || below != null;
-    }
-
-    /**
-     * Pairs this layer with {@code upper}, the FastLstmLayer right above it (no dropout or preprocessing between
-     * them), for the layer pipeline; null unpairs.
-     */
-    void pairWith(FastLstmLayer upper) {
-        settle();
-        if (above != null) above.below = null;
-        above = upper;
-        if (upper != null) upper.below = this;
     }
 
     @Override
@@ -239,7 +144,6 @@ public class FastLstmLayer extends LSTM {
     }
 
     private Pair<Gradient, INDArray> backprop(INDArray epsilon, boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
-        settle();
         assertInputSet(true);
         if (!cachedForBackprop || kernel.steps() != input.size(2) || kernel.batch() != input.size(0)) {
             // No training forward pass to reuse: recompute it from the state the stock layer would use.
@@ -250,76 +154,17 @@ public class FastLstmLayer extends LSTM {
         int batch = kernel.batch(), steps = kernel.steps(), hid = hidden(), nIn = nIn();
         long t0 = StepProfile.start();
         float[] dh = new float[steps * batch * hid];
-        boolean beside = above != null && above.task != null;
-        if (!beside) NdCopy.timeMajor(epsilon).get(0, dh); // else dh comes from the layer above, chunk by chunk
+        NdCopy.timeMajor(epsilon).get(0, dh);
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
         weightNoiseParams.clear();
-        if (below != null && below.cachedForBackprop && below.kernel.steps() == steps && below.kernel.batch() == batch) {
-            return startBackward(dh, workspaceMgr);
-        }
         // the first layer's input gradient, for one-hot input: DL4J drops it (an Embedding layer returns none either)
         boolean wantDx = !(getIndex() == 0 && kernel.oneHotInput());
-        FloatBuffer dx = beside ? backwardBeside(dh, wantDx) : kernel.backward(dh, wantDx);
+        FloatBuffer dx = kernel.backward(dh, wantDx);
         t0 = StepProfile.start();
         Gradient g = writeGradients();
         INDArray epsOut = dx == null ? null : NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
         return new Pair<>(g, epsOut == null ? null : backpropDropOutIfPresent(epsOut));
-    }
-
-    /**
-     * The upper layer of a pipelined pair: starts backward on the pipeline thread, handing the layer below its input
-     * gradient chunk by chunk (from the last step), and returns gradient and epsilon arrays that are filled when
-     * the layer below settles this one ({@link #backwardBeside}). Paired layers have no dropout to apply to epsilon.
-     */
-    private Pair<Gradient, INDArray> startBackward(float[] dh, LayerWorkspaceMgr mgr) {
-        int batch = kernel.batch(), steps = kernel.steps();
-        INDArray tbh = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[]{steps, batch, nIn()}, 'c');
-        Gradient g = new DefaultGradient();
-        for (String key : new String[]{LSTMParamInitializer.INPUT_WEIGHT_KEY, LSTMParamInitializer.RECURRENT_WEIGHT_KEY, LSTMParamInitializer.BIAS_KEY}) {
-            g.gradientForVariable().put(key, gradientViews.get(key));
-        }
-        kernel.backwardBegin();
-        kernel.splitRows = false;
-        afterTask = () -> {
-            writeGradients();
-            NdCopy.put(tbh, kernel.inputGradient());
-        };
-        int chunk = LayerPipeline.chunk(steps);
-        task = LayerPipeline.start(() -> {
-            for (int s1 = steps, s0; s1 > 0; s1 = s0) {
-                s0 = Math.max(0, s1 - chunk);
-                kernel.backwardSteps(dh, s0, s1);
-                kernel.inputGradient(s0, s1);
-            }
-            kernel.weightGradients();
-        });
-        return new Pair<>(g, tbh.permute(1, 2, 0));
-    }
-
-    /** The lower layer of a pipelined pair: backward in chunks as the layer above publishes their gradient. */
-    private FloatBuffer backwardBeside(float[] dh, boolean wantDx) {
-        int batch = kernel.batch(), steps = kernel.steps(), hid = hidden();
-        LstmKernel upper = above.kernel;
-        FloatBuffer upperDx = upper.inputGradient();
-        kernel.backwardBegin();
-        kernel.splitRows = false;
-        try {
-            int chunk = LayerPipeline.chunk(steps);
-            for (int s1 = steps, s0; s1 > 0; s1 = s0) {
-                s0 = Math.max(0, s1 - chunk);
-                LayerPipeline.await(above.task, want -> upper.backwardFrom <= want, s0);
-                upperDx.get(s0 * batch * hid, dh, s0 * batch * hid, (s1 - s0) * batch * hid);
-                kernel.backwardSteps(dh, s0, s1);
-            }
-            kernel.weightGradients(); // beside the upper layer's
-        } finally {
-            kernel.splitRows = true;
-            above.settle();
-        }
-        if (!wantDx) return null;
-        kernel.inputGradient(0, steps);
-        return kernel.inputGradient();
     }
 
     /** Writes the kernel's weight gradients into this layer's gradient views; returns them as a Gradient. */

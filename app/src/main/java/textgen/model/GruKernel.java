@@ -146,7 +146,7 @@ final class GruKernel {
             for (int r = 0; r < b; r++) gh.put(r * g3, rbias);
             gemm(b, h, at(hs, s * b * h), rwT, gh);
             final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
-            CpuKernels.inHalves(b, (r0, r1) -> gatesForward(step, gxOff, hOff, r0, r1));
+            CpuKernels.inHalves(b, h, (r0, r1) -> gatesForward(step, gxOff, hOff, r0, r1));
         }
     }
 
@@ -208,7 +208,7 @@ final class GruKernel {
         for (int s = t - 1; s >= 0; s--) {
             final int off = s * n, gOff = s * b * g3, step = s;
             hs.get(off, hStep, 0, n);
-            CpuKernels.inHalves(b, (r0, r1) -> gatesBackward(dH, step, off, gOff, r0, r1));
+            CpuKernels.inHalves(b, h, (r0, r1) -> gatesBackward(dH, step, off, gOff, r0, r1));
             if (s > 0) {
                 // dh_{s-1} = dh z + dgh_s RW^T (dhRec holds dh z)
                 dhNext.put(0, dhRec, 0, n);

@@ -45,8 +45,7 @@ final class LstmKernel {
     // Caches for the last forward pass (capacity grows as needed). Direct buffers are BLAS operands; the gate
     // arithmetic runs on heap arrays (bulk-copied per step), where the JIT compiles tight vector loops.
     private int t, b;
-    private FloatBuffer x;   // [T*B, nIn] input: ownX, or the outputs of the kernel below (see useInput)
-    private FloatBuffer ownX;
+    private FloatBuffer x;   // [T*B, nIn] input
     private FloatBuffer z;   // [T*B, 4H] gate activations; overwritten by gate gradients in backward
     private FloatBuffer hs;  // [(T+1)*B, H] h0, h_1 .. h_T
     private float[][] cs;    // c_0 .. c_T, [B*H] each
@@ -62,16 +61,6 @@ final class LstmKernel {
     private boolean lookupFresh;
     /** Treats all input as dense (the products), for tests comparing the two paths. */
     boolean denseOnly;
-
-    /**
-     * False while another layer's kernel runs on the other core (see {@link LayerPipeline}): then each step's gate
-     * arithmetic stays on the calling thread instead of being split in halves over the cores.
-     */
-    boolean splitRows = true;
-    /** Forward progress: h_1..h_forwardDone are in the output buffer (read by the kernel above, on another thread). */
-    volatile int forwardDone;
-    /** Backward progress: the input-gradient rows of steps backwardFrom..T-1 are final (read by the kernel below). */
-    volatile int backwardFrom;
 
     LstmKernel(int nIn, int hidden) {
         this.nIn = nIn;
@@ -127,9 +116,7 @@ final class LstmKernel {
         this.t = steps;
         this.b = batch;
         int rows = steps * batch;
-        ownX = ensure(ownX, (long) rows * nIn);
-        x = ownX;
-        forwardDone = 0;
+        x = ensure(x, (long) rows * nIn);
         z = ensure(z, (long) rows * g4);
         hs = ensure(hs, (long) (rows + batch) * h);
         cs = ensure(cs, steps + 1, (long) batch * h);
@@ -141,14 +128,6 @@ final class LstmKernel {
         gateArrays = new float[][]{ga, gf, go, gg};
         hStep = ensure(hStep, (long) batch * h);
         return x;
-    }
-
-    /**
-     * Reads the input from {@code outputs}, the output buffer of the kernel below ({@link #outputs()}) instead of a
-     * copy; call after {@link #prepare}. Backward reads it too, so the kernel below must not run again before then.
-     */
-    void useInput(FloatBuffer outputs) {
-        x = outputs;
     }
 
     /** Initial state h0, c0 ([B, H] row-major each); null means zeros. */
@@ -203,13 +182,12 @@ final class LstmKernel {
     }
 
     /**
-     * Sets {@link #hot} when every input row is one-hot (exactly one 1, zeros elsewhere), and then the lookup table
-     * bias + W row by row ([nIn, 4H]): bias + 1 * w + 0 * ..., one rounding, as the product gives it. Reads rows of
-     * the own input only (a layer below's output is never one-hot), stopping at the first dense one.
+     * Sets {@link #hot} when every input row is one-hot (exactly one 1, zeros elsewhere), stopping at the first dense
+     * row (a layer below's output is dense from its first row on).
      */
     private void findOneHot() {
         hot = null;
-        if (x != ownX || denseOnly) return;
+        if (denseOnly) return;
         int rows = t * b;
         int[] cols = hotBuf = hotBuf != null && hotBuf.length >= rows ? hotBuf : new int[rows];
         float[] row = new float[nIn];
@@ -257,13 +235,11 @@ final class LstmKernel {
             long t0 = StepProfile.start();
             rows((r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
             StepProfile.stop(StepProfile.Phase.GATES, t0);
-            forwardDone = s + 1;
         }
     }
 
     private void rows(CpuKernels.RowRange body) {
-        if (splitRows) CpuKernels.inHalves(b, body);
-        else body.run(0, b);
+        CpuKernels.inHalves(b, h, body);
     }
 
     /** Copies the gate columns of Z rows [r0, r1) at {@code zOff} into the four gate arrays, or back ({@code toZ}). */
@@ -339,7 +315,6 @@ final class LstmKernel {
         dhRec = ensure(dhRec, (long) b * hid);
         java.util.Arrays.fill(dhRec, 0, b * hid, 0f);
         java.util.Arrays.fill(dcNext, 0, b * hid, 0f);
-        backwardFrom = t;
     }
 
     /**
@@ -397,18 +372,12 @@ final class LstmKernel {
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 
-    /** dX = dZ W for the rows of steps [s0, s1), after {@link #backwardSteps} for them; publishes them to the kernel below. */
+    /** dX = dZ W for the rows of steps [s0, s1), after {@link #backwardSteps} for them. */
     void inputGradient(int s0, int s1) {
         long t0 = StepProfile.start();
         int r0 = s0 * b, rows = (s1 - s0) * b;
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g4, 1f, at(z, r0 * g4), g4, wT, nIn, 0f, at(dx, r0 * nIn), nIn);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
-        backwardFrom = s0;
-    }
-
-    /** dL/dx of the last backward pass, [T*B, nIn] time-major (rows of steps backwardFrom.. final while it runs). */
-    FloatBuffer inputGradient() {
-        return dx;
     }
 
     /**

@@ -112,30 +112,9 @@ public abstract class Predictor {
             k.prepare(n, streams).put(0, x);
             k.setInitialState(h, c);
             k.forward();
-            finish(out);
-        }
-
-        private void finish(float[] out) {
             k.outputs(out);
             h = k.lastH();
             c = k.lastC();
-        }
-
-        /** {@code lower} then {@code upper} on input {@code x}, side by side on two cores (LayerPipeline). */
-        static void runPair(LstmCell lower, LstmCell upper, float[] x, int n, int streams, float[] outLower, float[] outUpper) {
-            lower.k.prepare(n, streams).put(0, x);
-            lower.k.setInitialState(lower.h, lower.c);
-            upper.k.prepare(n, streams);
-            upper.k.setInitialState(upper.h, upper.c);
-            java.util.concurrent.Future<?> task = LayerPipeline.startForward(lower.k);
-            try {
-                LayerPipeline.follow(task, lower.k, upper.k);
-            } finally {
-                LayerPipeline.end(task);
-                lower.k.splitRows = true;
-            }
-            lower.finish(outLower);
-            upper.finish(outUpper);
         }
 
         @Override
@@ -237,15 +216,6 @@ public abstract class Predictor {
             }
             for (int l = 0; l < cells.length; l++) {
                 float[] out = outputs[l] = reuse(outputs[l], rows * cells[l].hiddenSize());
-                if (n > 1 && LayerPipeline.ENABLED && l + 1 < cells.length && cells[l] instanceof LstmCell lower
-                        && cells[l + 1] instanceof LstmCell upper) {
-                    // scoring: two LSTM layers side by side, as in training (LayerPipeline)
-                    float[] above = outputs[l + 1] = reuse(outputs[l + 1], rows * upper.hiddenSize());
-                    LstmCell.runPair(lower, upper, x, n, streams, out, above);
-                    x = above;
-                    l++;
-                    continue;
-                }
                 cells[l].run(x, n, streams, out);
                 x = out;
             }

@@ -22,7 +22,6 @@ public final class StepProfile {
         GATES("recurrent gate arithmetic"),
         OUTPUT("softmax and loss"),
         COPIES("copies between DL4J arrays and kernel buffers"),
-        WAIT("waiting for the other layer's thread (layer pipeline)"),
         OTHER("everything else (DL4J bookkeeping, updater, clipping, batches)");
 
         public final String description;
@@ -33,7 +32,7 @@ public final class StepProfile {
     }
 
     public static final boolean ON = Boolean.getBoolean("textgen.profile");
-    private static final Phase[] MEASURED = {Phase.GEMM, Phase.GATES, Phase.OUTPUT, Phase.COPIES, Phase.WAIT};
+    private static final Phase[] MEASURED = {Phase.GEMM, Phase.GATES, Phase.OUTPUT, Phase.COPIES};
     private static final AtomicLongArray NANOS = new AtomicLongArray(Phase.values().length + 1);
     private static final int TOTAL = Phase.values().length;
     private static volatile Thread stepThread;

@@ -47,11 +47,7 @@ final class DeviceWorker implements org.deeplearning4j.parallelism.trainer.Train
             t.setDaemon(true);
             return t;
         });
-        this.ready = thread.submit(() -> {
-            CarriedStateNetwork net = index == 0 ? master : CarriedStateNetwork.from(master);
-            net.pipelineLayers(false); // devices train at once: each keeps to its own thread
-            return net;
-        });
+        this.ready = thread.submit(() -> index == 0 ? master : CarriedStateNetwork.from(master));
     }
 
     /** Waits until the device's network is built; rethrows a failure to build it. */
