@@ -61,6 +61,20 @@ final class GruKernel {
         this.db = new float[g3];
         this.drb = new float[g3];
         this.dbBuf = CpuKernels.alloc(g3);
+        this.oneHot = new OneHotInput(nIn, g3);
+    }
+
+    /** One-hot input, which takes lookups instead of the input products. */
+    final OneHotInput oneHot;
+
+    /** To be called after writing the weights or biases. */
+    void parametersChanged() {
+        oneHot.parametersChanged();
+    }
+
+    /** Whether the last forward pass had one-hot input (its input gradient is then of no use to anyone). */
+    boolean oneHotInput() {
+        return oneHot.active();
     }
 
     private static FloatBuffer ensure(FloatBuffer buf, long n) {
@@ -140,13 +154,21 @@ final class GruKernel {
 
     void forward() {
         int rows = t * b;
-        for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
-        gemm(rows, nIn, x, wT, gx);
+        if (oneHot.find(x, rows)) {
+            long t0 = StepProfile.start();
+            oneHot.project(gx, 0, rows, bias, wT);
+            StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        } else {
+            for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
+            gemm(rows, nIn, x, wT, gx);
+        }
         for (int s = 0; s < t; s++) {
             for (int r = 0; r < b; r++) gh.put(r * g3, rbias);
             gemm(b, h, at(hs, s * b * h), rwT, gh);
             final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
+            long t0 = StepProfile.start();
             CpuKernels.inHalves(b, h, (r0, r1) -> gatesForward(step, gxOff, hOff, r0, r1));
+            StepProfile.stop(StepProfile.Phase.GATES, t0);
         }
     }
 
@@ -155,8 +177,10 @@ final class GruKernel {
      * of M on every call: see {@link LstmKernel}).
      */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
+        long t0 = StepProfile.start();
         if (rows == 1) openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, g3, k, 1f, mT, k, in, 1, 1f, out, 1);
         else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g3, k, 1f, in, k, mT, k, 1f, out, g3);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 
     /** Copies gate block {@code q} of rows [r0, r1) of a [., 3H] buffer at {@code off} into {@code dst}, or back ({@code toBuf}). */
@@ -193,6 +217,11 @@ final class GruKernel {
      * recurrent side [dr', dz', dn' r]; dhPrev = dh z + (recurrent side) RW^T.
      */
     FloatBuffer backward(float[] dH) {
+        return backward(dH, true);
+    }
+
+    /** As {@link #backward(float[])}; without {@code inputGradient}, skips dL/dx and returns null. */
+    FloatBuffer backward(float[] dH, boolean inputGradient) {
         int rows = t * b, n = b * h;
         dgh = ensure(dgh, (long) rows * g3);
         dhNext = ensure(dhNext, n);
@@ -208,16 +237,21 @@ final class GruKernel {
         for (int s = t - 1; s >= 0; s--) {
             final int off = s * n, gOff = s * b * g3, step = s;
             hs.get(off, hStep, 0, n);
+            long t0 = StepProfile.start();
             CpuKernels.inHalves(b, h, (r0, r1) -> gatesBackward(dH, step, off, gOff, r0, r1));
+            StepProfile.stop(StepProfile.Phase.GATES, t0);
             if (s > 0) {
                 // dh_{s-1} = dh z + dgh_s RW^T (dhRec holds dh z)
+                t0 = StepProfile.start();
                 dhNext.put(0, dhRec, 0, n);
                 openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, g3, 1f, at(dgh, gOff), g3, rwT, h, 1f, dhNext, h);
                 dhNext.get(0, dhRec, 0, n);
+                StepProfile.stop(StepProfile.Phase.GEMM, t0);
             }
         }
         // hStep was overwritten: restore h_T for lastH()
         hs.get(rows * h, hStep, 0, n);
+        long t0 = StepProfile.start();
         if (ones == null || ones.capacity() < rows) {
             ones = CpuKernels.alloc(rows);
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
@@ -227,9 +261,11 @@ final class GruKernel {
         openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, g3, 1f, dgh, g3, ones, 1, 0f, dbBuf, 1);
         dbBuf.get(0, drb);
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, h, rows, 1f, dgh, g3, hs, h, 0f, dRWT, h);
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, nIn, rows, 1f, gx, g3, x, nIn, 0f, dWT, nIn);
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g3, 1f, gx, g3, wT, nIn, 0f, dx, nIn);
-        return dx;
+        if (oneHot.active()) oneHot.weightGradient(gx, rows, dWT);
+        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, nIn, rows, 1f, gx, g3, x, nIn, 0f, dWT, nIn);
+        if (inputGradient) openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g3, 1f, gx, g3, wT, nIn, 0f, dx, nIn);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        return inputGradient ? dx : null;
     }
 
     /**

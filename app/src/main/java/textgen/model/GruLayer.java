@@ -250,6 +250,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         NdCopy.readTransposed(p[1], k.rwT);
         System.arraycopy(NdCopy.read(p[2]), 0, k.bias, 0, k.bias.length);
         System.arraycopy(NdCopy.read(p[3]), 0, k.rbias, 0, k.rbias.length);
+        k.parametersChanged();
     }
 
     /** A kernel of its own holding this layer's current parameters (for {@link Predictor}). */
@@ -364,7 +365,8 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         int batch = p.batch(), steps = p.steps(), nIn = (int) layerConf().getNIn(), hid = (int) layerConf().getNOut();
         float[] dh = new float[steps * batch * hid];
         NdCopy.timeMajor(epsilon).get(0, dh);
-        FloatBuffer dx = p.k().backward(dh);
+        // the first layer's input gradient, for one-hot input: DL4J drops it (an Embedding layer returns none either)
+        FloatBuffer dx = p.k().backward(dh, !(getIndex() == 0 && p.k().oneHotInput()));
         Gradient g = new DefaultGradient(gradientsFlattened);
         INDArray gw = gradientViews.get(INPUT_WEIGHT_KEY), grw = gradientViews.get(RECURRENT_WEIGHT_KEY);
         INDArray gb = gradientViews.get(BIAS_KEY), grb = gradientViews.get(RECURRENT_BIAS_KEY);
@@ -376,8 +378,9 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         g.gradientForVariable().put(RECURRENT_WEIGHT_KEY, grw);
         g.gradientForVariable().put(BIAS_KEY, gb);
         g.gradientForVariable().put(RECURRENT_BIAS_KEY, grb);
-        INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, mgr);
         weightNoiseParams.clear();
+        if (dx == null) return new Pair<>(g, null);
+        INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, mgr);
         return new Pair<>(g, backpropDropOutIfPresent(epsOut));
     }
 

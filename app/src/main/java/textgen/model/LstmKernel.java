@@ -54,13 +54,8 @@ final class LstmKernel {
     private float[] ga, gf, go, gg, hStep, dh, dc, dcNext, dhRec;
     private float[][] gateArrays; // {ga, gf, go, gg}, in Z's column order
     private FloatBuffer dhNext, dx, ones, dbBuf;
-    // One-hot input (characters without an embedding): the column of each input row's 1, or null for dense input.
-    // The input products then become lookups: forward adds a row of W to the bias, dW sums rows of dZ.
-    private int[] hot, hotBuf;
-    private float[] lookup, dwRows, zRow;
-    private boolean lookupFresh;
-    /** Treats all input as dense (the products), for tests comparing the two paths. */
-    boolean denseOnly;
+    /** One-hot input, which takes lookups instead of the input products. */
+    final OneHotInput oneHot;
 
     LstmKernel(int nIn, int hidden) {
         this.nIn = nIn;
@@ -73,6 +68,7 @@ final class LstmKernel {
         this.dRWT = CpuKernels.alloc((long) g4 * hidden);
         this.db = new float[g4];
         this.dbBuf = CpuKernels.alloc(g4);
+        this.oneHot = new OneHotInput(nIn, g4);
     }
 
     private static FloatBuffer ensure(FloatBuffer buf, long n) {
@@ -169,11 +165,10 @@ final class LstmKernel {
     /** Z = bias + X W for steps [s0, s1) at once (from step 0, first finding out whether the input is one-hot). */
     void projectInput(int s0, int s1) {
         int r0 = s0 * b, r1 = s1 * b;
-        if (s0 == 0) findOneHot();
-        if (hot != null && !lookupFresh) buildLookup();
-        if (hot != null) {
+        if (s0 == 0) oneHot.find(x, t * b);
+        if (oneHot.active()) {
             long t0 = StepProfile.start();
-            for (int r = r0; r < r1; r++) z.put(r * g4, lookup, hot[r] * g4, g4);
+            oneHot.project(z, r0, r1, bias, wT);
             StepProfile.stop(StepProfile.Phase.GEMM, t0);
             return;
         }
@@ -181,46 +176,14 @@ final class LstmKernel {
         gemm(r1 - r0, nIn, at(x, r0 * nIn), wT, at(z, r0 * g4));
     }
 
-    /**
-     * Sets {@link #hot} when every input row is one-hot (exactly one 1, zeros elsewhere), stopping at the first dense
-     * row (a layer below's output is dense from its first row on).
-     */
-    private void findOneHot() {
-        hot = null;
-        if (denseOnly) return;
-        int rows = t * b;
-        int[] cols = hotBuf = hotBuf != null && hotBuf.length >= rows ? hotBuf : new int[rows];
-        float[] row = new float[nIn];
-        for (int r = 0; r < rows; r++) {
-            x.get(r * nIn, row);
-            int col = -1;
-            for (int k = 0; k < nIn; k++) {
-                float v = row[k];
-                if (v == 1f && col < 0) col = k;
-                else if (v != 0f) return;
-            }
-            if (col < 0) return;
-            cols[r] = col;
-        }
-        hot = cols;
-    }
-
-    private void buildLookup() {
-        lookup = ensure(lookup, (long) nIn * g4);
-        for (int k = 0; k < nIn; k++) {
-            for (int j = 0; j < g4; j++) lookup[k * g4 + j] = bias[j] + wT.get(j * nIn + k);
-        }
-        lookupFresh = true;
-    }
-
     /** To be called after writing {@link #wT} or {@link #bias}. */
     void parametersChanged() {
-        lookupFresh = false;
+        oneHot.parametersChanged();
     }
 
     /** Whether the last forward pass had one-hot input (its input gradient is then of no use to anyone). */
     boolean oneHotInput() {
-        return hot != null;
+        return oneHot.active();
     }
 
     /** The recurrence over steps [s0, s1), after {@link #projectInput} for them and {@link #recur} for the steps before. */
@@ -351,24 +314,8 @@ final class LstmKernel {
         openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, gates, 1f, z, gates, ones, 1, 0f, dbBuf, 1);
         dbBuf.get(0, db);
         openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, hid, rows, 1f, z, gates, hs, hid, 0f, dRWT, hid);
-        if (hot == null) {
-            openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, nIn, rows, 1f, z, gates, x, nIn, 0f, dWT, nIn);
-        } else {
-            // dW^T[:, k] = sum of the dZ rows whose input is k: summed as rows [nIn, 4H], then transposed
-            dwRows = ensure(dwRows, (long) nIn * gates);
-            zRow = ensure(zRow, gates);
-            java.util.Arrays.fill(dwRows, 0, nIn * gates, 0f);
-            for (int r = 0; r < rows; r++) {
-                z.get(r * gates, zRow, 0, gates);
-                int o = hot[r] * gates;
-                for (int j = 0; j < gates; j++) dwRows[o + j] += zRow[j];
-            }
-            float[] col = new float[nIn];
-            for (int j = 0; j < gates; j++) {
-                for (int k = 0; k < nIn; k++) col[k] = dwRows[k * gates + j];
-                dWT.put(j * nIn, col);
-            }
-        }
+        if (oneHot.active()) oneHot.weightGradient(z, rows, dWT);
+        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, nIn, rows, 1f, z, gates, x, nIn, 0f, dWT, nIn);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 

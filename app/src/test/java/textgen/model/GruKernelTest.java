@@ -164,4 +164,66 @@ class GruKernelTest {
         // Adam divides by sqrt(v): where a gradient is near zero, float rounding moves the step more than elsewhere
         assertClose(ops.params(), fast.params(), 1e-4, "parameters after two Adam steps");
     }
+
+    /**
+     * One-hot input takes lookups instead of the input products (OneHotInput, shared with the LSTM kernel): against
+     * the products on the same random one-hot input, parameters and carried state, outputs and final state are bit
+     * for bit equal and the gradients equal to float rounding; odd sizes, batch 1.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"7, 13, 5, 6", "11, 16, 1, 9"})
+    void oneHotInputMatchesTheProducts(int nIn, int hidden, int batch, int steps) {
+        java.util.Random rnd = new java.util.Random(nIn * 17L + hidden);
+        GruKernel lookup = gru(nIn, hidden, new java.util.Random(3)), dense = gru(nIn, hidden, new java.util.Random(3));
+        dense.oneHot.denseOnly = true;
+        float[] h0 = noise(rnd, batch * hidden);
+        float[] x = new float[steps * batch * nIn];
+        for (int r = 0; r < steps * batch; r++) x[r * nIn + rnd.nextInt(nIn)] = 1f;
+        float[] dH = noise(rnd, steps * batch * hidden);
+        for (int segment = 0; segment < 2; segment++) {
+            for (GruKernel k : new GruKernel[]{lookup, dense}) {
+                k.prepare(steps, batch).put(0, x);
+                k.setInitialState(h0);
+                k.forward();
+            }
+            assertTrue(lookup.oneHotInput());
+            assertFalse(dense.oneHotInput());
+            float[] a = new float[steps * batch * hidden], e = new float[a.length];
+            lookup.outputs(a);
+            dense.outputs(e);
+            assertArrayEquals(e, a, "outputs");
+            java.nio.FloatBuffer dxL = lookup.backward(dH), dxD = dense.backward(dH);
+            assertBuffersClose(dense.dWT, lookup.dWT, "dW");
+            assertBuffersClose(dense.dRWT, lookup.dRWT, "dRW");
+            assertArrayEquals(dense.db, lookup.db, 1e-6f, "b");
+            assertArrayEquals(dense.drb, lookup.drb, 1e-6f, "rb");
+            assertBuffersClose(dxD, dxL, "dx");
+            assertNull(lookup.backward(dH, false), "no input gradient when not asked for");
+            h0 = lookup.lastH();
+        }
+    }
+
+    private static GruKernel gru(int nIn, int hidden, java.util.Random rnd) {
+        GruKernel k = new GruKernel(nIn, hidden);
+        k.wT.put(0, noise(rnd, 3 * hidden * nIn));
+        k.rwT.put(0, noise(rnd, 3 * hidden * hidden));
+        System.arraycopy(noise(rnd, 3 * hidden), 0, k.bias, 0, 3 * hidden);
+        System.arraycopy(noise(rnd, 3 * hidden), 0, k.rbias, 0, 3 * hidden);
+        k.parametersChanged();
+        return k;
+    }
+
+    private static float[] noise(java.util.Random rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian() * 0.5f;
+        return v;
+    }
+
+    private static void assertBuffersClose(java.nio.FloatBuffer expected, java.nio.FloatBuffer actual, String what) {
+        double scale = 1e-30, worst = 0;
+        int n = expected.capacity();
+        for (int i = 0; i < n; i++) scale = Math.max(scale, Math.abs(expected.get(i)));
+        for (int i = 0; i < n; i++) worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
+        assertTrue(worst <= 1e-5 * scale, what + ": largest difference " + worst + " of " + scale);
+    }
 }

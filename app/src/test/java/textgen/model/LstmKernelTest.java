@@ -35,7 +35,7 @@ class LstmKernelTest {
     void oneHotInputMatchesTheProducts(int nIn, int hidden, int batch, int steps) {
         java.util.Random rnd = new java.util.Random(nIn * 31L + hidden);
         LstmKernel lookup = kernel(nIn, hidden, rnd), dense = kernel(nIn, hidden, new java.util.Random(nIn * 31L + hidden));
-        dense.denseOnly = true;
+        dense.oneHot.denseOnly = true;
         float[] h0 = random(rnd, batch * hidden), c0 = random(rnd, batch * hidden);
         float[] x = new float[steps * batch * nIn];
         for (int r = 0; r < steps * batch; r++) x[r * nIn + rnd.nextInt(nIn)] = 1f;
