@@ -25,6 +25,7 @@ public class FastLstmLayer extends LSTM {
     private LstmKernel kernel;
     private float[] paramStamp;
     private boolean cachedForBackprop;
+    private float[] dhBuf;
 
     public FastLstmLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -153,8 +154,9 @@ public class FastLstmLayer extends LSTM {
         cachedForBackprop = false;
         int batch = kernel.batch(), steps = kernel.steps(), hid = hidden(), nIn = nIn();
         long t0 = StepProfile.start();
-        float[] dh = new float[steps * batch * hid];
-        NdCopy.timeMajor(epsilon).get(0, dh);
+        // reused across steps (13 MB per layer and step for 2 x 512, batch 64 x 100: RSS grew with the garbage)
+        float[] dh = dhBuf = dhBuf != null && dhBuf.length >= steps * batch * hid ? dhBuf : new float[steps * batch * hid];
+        NdCopy.timeMajor(epsilon).get(0, dh, 0, steps * batch * hid);
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
         weightNoiseParams.clear();
         // the first layer's input gradient, for one-hot input: DL4J drops it (an Embedding layer returns none either)

@@ -46,6 +46,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
 
     /** The last training forward pass (in {@link #kept} storage, or the kernel's) and the input it read, for backprop. */
     private Pass trained;
+    private float[] dhBuf;
     private INDArray trainedInput;
 
     /** Whether the passes run on {@link GruKernel} (CPU) rather than ND4J operations (any backend). */
@@ -363,8 +364,9 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
     /** Backprop on the kernel, from its pass {@code p} (still in its caches), into the layer's gradient views. */
     private Pair<Gradient, INDArray> kernelBackprop(KernelPass p, INDArray epsilon, LayerWorkspaceMgr mgr) {
         int batch = p.batch(), steps = p.steps(), nIn = (int) layerConf().getNIn(), hid = (int) layerConf().getNOut();
-        float[] dh = new float[steps * batch * hid];
-        NdCopy.timeMajor(epsilon).get(0, dh);
+        // reused across steps, as FastLstmLayer's
+        float[] dh = dhBuf = dhBuf != null && dhBuf.length >= steps * batch * hid ? dhBuf : new float[steps * batch * hid];
+        NdCopy.timeMajor(epsilon).get(0, dh, 0, steps * batch * hid);
         // the first layer's input gradient, for one-hot input: DL4J drops it (an Embedding layer returns none either)
         FloatBuffer dx = p.k().backward(dh, !(getIndex() == 0 && p.k().oneHotInput()));
         Gradient g = new DefaultGradient(gradientsFlattened);
