@@ -63,8 +63,10 @@ final class NetworkEntries {
         while (m.find()) {
             String cls = m.group(1);
             if (KNOWN_PACKAGES.stream().noneMatch(cls::startsWith)) {
-                throw TextgenException.usage(name + ": configuration.json names class " + cls
-                        + ", which is neither DL4J's, ND4J's nor a textgen layer: refused");
+                String shown = TextgenException.oneLine(cls); // a damaged file's "class" may hold line breaks
+                if (shown.length() > 120) shown = shown.substring(0, 120) + "...";
+                throw TextgenException.usage(name + ": configuration.json names class \"" + shown
+                        + "\", which is neither DL4J's, ND4J's nor a textgen layer: refused");
             }
         }
     }

@@ -146,7 +146,7 @@ class CheckpointTest {
                 return n.equals("configuration.json")
                         ? new String(d).replace("org.nd4j.linalg.learning.config.Adam", "java.util.HashMap").getBytes() : d;
             }
-        }), "configuration.json names class java.util.HashMap, which is neither DL4J's, ND4J's nor a textgen layer: refused");
+        }), "configuration.json names class \"java.util.HashMap\", which is neither DL4J's, ND4J's nor a textgen layer: refused");
         refused(dir.resolve("missing.zip"), "");
     }
 

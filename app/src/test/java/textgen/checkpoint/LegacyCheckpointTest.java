@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * A run directory written before the issue-16 restructuring (resources/legacy-checkpoint, see its README) still
- * loads, samples, scores and resumes exactly as the code that wrote it did.
+ * loads, samples and scores exactly as the code that wrote it did, and resumes as it did (to float rounding).
  */
 class LegacyCheckpointTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -58,6 +58,9 @@ class LegacyCheckpointTest {
         Files.copy(run.resolve(CHECKPOINT), run.resolve(RunDirectory.BEST), StandardCopyOption.COPY_ATTRIBUTES);
         JsonNode r = JSON.readTree(ok("train", "--resume", run.toString(), "--max-iterations", "9", "--json").lastLine());
         assertEquals(9, r.get("iterations").asLong());
-        assertEquals(3.920418351968883, r.get("best_val_loss").asDouble(), 0.0, "resumed exactly as the code that wrote it");
+        // bit for bit until 2026-12-02 (3.920418351968883); since then the first layer's one-hot input takes lookups
+        // and its weight gradient sums the same terms in another order, so the same resume agrees to float rounding
+        // (bit-identical resume within one version of textgen is ResumeTest's)
+        assertEquals(3.920418351968883, r.get("best_val_loss").asDouble(), 1e-8, "resumed as the code that wrote it");
     }
 }

@@ -32,6 +32,42 @@ class ProcessEndToEndTest {
         return pb.start();
     }
 
+    /**
+     * -Dtextgen.profile=true: train prints where its steps went and --json carries step_profile, shares that add up to
+     * one with the kernels' products and gate arithmetic measured; without it, neither.
+     */
+    @Test
+    void stepProfileOnRequest() throws Exception {
+        Path corpus = Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(200));
+        for (boolean on : new boolean[]{true, false}) {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Dtextgen.profile=" + on, "-cp", System.getProperty("java.class.path"), "textgen.cli.Main",
+                    "train", "--corpus", corpus.toString(), "--run-dir", "run-" + on, "--json", "--max-iterations", "20",
+                    "--set", "model.hiddenSize=16", "--set", "training.batchSize=4", "--set", "training.tbpttLength=10",
+                    "--set", "training.evalEvery=1000000", "--set", "training.sampleLength=0"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+            pb.environment().put("OMP_NUM_THREADS", "1");
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out);
+            String[] lines = out.strip().split("\n");
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines[lines.length - 1]);
+            assertEquals(on, out.contains("step profile: gemm "), out);
+            assertEquals(on, json.has("step_profile"), out);
+            if (!on) continue;
+            var prof = json.get("step_profile");
+            double sum = 0;
+            for (String k : new String[]{"gemm", "gates", "output", "copies", "other"}) {
+                double v = prof.get(k).asDouble();
+                assertTrue(v >= 0 && v <= 1, k + " " + v);
+                sum += v;
+            }
+            assertEquals(1.0, sum, 1e-9);
+            assertTrue(prof.get("gemm").asDouble() > 0 && prof.get("gates").asDouble() > 0, prof.toString());
+        }
+    }
+
     @Test
     void exitCodesAndOneLineErrors() throws Exception {
         Process p = start(dir, "sample", "--model", "nope.zip");
