@@ -7,8 +7,8 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * What textgen's CPU kernels ({@link LstmKernel}, the output layer, {@link Predictor}) share: direct float buffers for
- * OpenBLAS, the thread setting, splitting a step's rows over two cores, and branch-free tanh/sigmoid that C2 turns
+ * What textgen's CPU kernels ({@link LstmKernel}, {@link GruKernel}, the output layer, {@link Predictor}) share: direct
+ * float buffers for OpenBLAS (allocated, reused, viewed), the thread setting, splitting a step's rows over two cores, and branch-free tanh/sigmoid that C2 turns
  * into vector code.
  */
 final class CpuKernels {
@@ -18,6 +18,30 @@ final class CpuKernels {
     static FloatBuffer alloc(long n) {
         if (n > Integer.MAX_VALUE / 4) throw new IllegalArgumentException("kernel buffer too large: " + n + " floats");
         return ByteBuffer.allocateDirect((int) n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** {@code buf} when it holds at least {@code n} floats, else a new direct buffer of {@code n}. */
+    static FloatBuffer ensure(FloatBuffer buf, long n) {
+        return buf != null && buf.capacity() >= n ? buf : alloc(n);
+    }
+
+    /** {@code buf} when it holds at least {@code n} floats, else a new array of {@code n}. */
+    static float[] ensure(float[] buf, long n) {
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("kernel buffer too large: " + n + " floats");
+        return buf != null && buf.length >= n ? buf : new float[(int) n];
+    }
+
+    /** {@code count} arrays of at least {@code n} floats each (the existing ones when big enough). */
+    static float[][] ensure(float[][] bufs, int count, long n) {
+        if (bufs != null && bufs.length >= count && bufs[0].length >= n) return bufs;
+        float[][] out = new float[count][];
+        for (int i = 0; i < count; i++) out[i] = ensure((float[]) null, n);
+        return out;
+    }
+
+    /** A view of {@code buf} from {@code offset} on (an OpenBLAS operand starts at a buffer's position). */
+    static FloatBuffer at(FloatBuffer buf, int offset) {
+        return buf.duplicate().position(offset).slice();
     }
 
     interface RowRange {

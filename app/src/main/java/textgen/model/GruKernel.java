@@ -7,6 +7,8 @@ import java.nio.FloatBuffer;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static textgen.model.CpuKernels.at;
+import static textgen.model.CpuKernels.ensure;
 
 /**
  * The {@link GRU} (PyTorch's formulation: r, z, n gates; n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
@@ -75,26 +77,6 @@ final class GruKernel {
     /** Whether the last forward pass had one-hot input (its input gradient is then of no use to anyone). */
     boolean oneHotInput() {
         return oneHot.active();
-    }
-
-    private static FloatBuffer ensure(FloatBuffer buf, long n) {
-        return buf != null && buf.capacity() >= n ? buf : CpuKernels.alloc(n);
-    }
-
-    private static float[] ensure(float[] buf, long n) {
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("GRU buffer too large: " + n + " floats");
-        return buf != null && buf.length >= n ? buf : new float[(int) n];
-    }
-
-    private static float[][] ensure(float[][] bufs, int count, long n) {
-        if (bufs != null && bufs.length >= count && bufs[0].length >= n) return bufs;
-        float[][] out = new float[count][];
-        for (int i = 0; i < count; i++) out[i] = ensure((float[]) null, n);
-        return out;
-    }
-
-    private static FloatBuffer at(FloatBuffer buf, int offset) {
-        return buf.duplicate().position(offset).slice();
     }
 
     int hiddenSize() {

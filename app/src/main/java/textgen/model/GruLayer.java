@@ -40,6 +40,10 @@ import static textgen.model.GruParamInitializer.RECURRENT_WEIGHT_KEY;
  *
  * <p>On the CPU ({@link FastGru}) the same passes run on {@link GruKernel} (OpenBLAS and Java loops on host memory)
  * instead of ND4J operations; state handling is the same for both.
+ *
+ * <p>Over 300 lines because the two ways of running the passes (ND4J operations and the kernel, behind {@code Pass})
+ * share this layer's state maps, parameter and gradient views and the kept training pass; apart, each would have to
+ * expose them to the other. The ND4J-operations math is most of it: it is the GRU on every backend but the CPU.
  */
 public class GruLayer extends BaseRecurrentLayer<GRU> {
     public static final String STATE_KEY_PREV_ACTIVATION = "prevAct";

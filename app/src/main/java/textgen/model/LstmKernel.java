@@ -2,13 +2,13 @@ package textgen.model;
 
 import org.bytedeco.openblas.global.openblas_nolapack;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static textgen.model.CpuKernels.at;
+import static textgen.model.CpuKernels.ensure;
 
 /**
  * The LSTM of DL4J's {@code LSTM} layer (no peepholes; gate columns in DL4J's order: block input a (tanh), forget f,
@@ -69,27 +69,6 @@ final class LstmKernel {
         this.db = new float[g4];
         this.dbBuf = CpuKernels.alloc(g4);
         this.oneHot = new OneHotInput(nIn, g4);
-    }
-
-    private static FloatBuffer ensure(FloatBuffer buf, long n) {
-        return buf != null && buf.capacity() >= n ? buf : CpuKernels.alloc(n);
-    }
-
-    private static float[] ensure(float[] buf, long n) {
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("LSTM buffer too large: " + n + " floats");
-        return buf != null && buf.length >= n ? buf : new float[(int) n];
-    }
-
-    /** {@code count} arrays of at least {@code n} floats each (the existing ones when big enough). */
-    private static float[][] ensure(float[][] bufs, int count, long n) {
-        if (bufs != null && bufs.length >= count && bufs[0].length >= n) return bufs;
-        float[][] out = new float[count][];
-        for (int i = 0; i < count; i++) out[i] = ensure((float[]) null, n);
-        return out;
-    }
-
-    private static FloatBuffer at(FloatBuffer buf, int offset) {
-        return buf.duplicate().position(offset).slice();
     }
 
     int hiddenSize() {

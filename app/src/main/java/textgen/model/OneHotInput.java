@@ -31,7 +31,7 @@ final class OneHotInput {
         hot = null;
         if (denseOnly) return false;
         int[] cols = buf = buf != null && buf.length >= rows ? buf : new int[rows];
-        row = row != null ? row : new float[nIn];
+        row = CpuKernels.ensure(row, nIn);
         for (int r = 0; r < rows; r++) {
             x.get(r * nIn, row);
             int col = -1;
@@ -60,7 +60,7 @@ final class OneHotInput {
     /** Rows [r0, r1) of {@code z} [rows, width] = bias + W^T's column of each row's input ({@code wT} [width, nIn]). */
     void project(FloatBuffer z, int r0, int r1, float[] bias, FloatBuffer wT) {
         if (!lookupFresh) {
-            lookup = lookup != null && lookup.length >= nIn * width ? lookup : new float[nIn * width];
+            lookup = CpuKernels.ensure(lookup, (long) nIn * width);
             for (int k = 0; k < nIn; k++) {
                 for (int j = 0; j < width; j++) lookup[k * width + j] = bias[j] + wT.get(j * nIn + k);
             }
@@ -71,8 +71,8 @@ final class OneHotInput {
 
     /** dW^T [width, nIn] = dZ^T X for the first {@code rows} rows of {@code dz} [rows, width]: sums of dZ rows per input. */
     void weightGradient(FloatBuffer dz, int rows, FloatBuffer dWT) {
-        sums = sums != null && sums.length >= nIn * width ? sums : new float[nIn * width];
-        gRow = gRow != null ? gRow : new float[width];
+        sums = CpuKernels.ensure(sums, (long) nIn * width);
+        gRow = CpuKernels.ensure(gRow, width);
         java.util.Arrays.fill(sums, 0, nIn * width, 0f);
         for (int r = 0; r < rows; r++) {
             dz.get(r * width, gRow, 0, width);

@@ -220,8 +220,8 @@ public abstract class Predictor {
                 x = out;
             }
             // logits = bias + h W, then softmax per row
-            top = ensure(top, (long) rows * hidden);
-            logits = ensure(logits, (long) rows * vocab);
+            top = CpuKernels.ensure(top, (long) rows * hidden);
+            logits = CpuKernels.ensure(logits, (long) rows * vocab);
             top.put(0, x);
             for (int r = 0; r < rows; r++) logits.put(r * vocab, outBias);
             if (rows == 1) {
@@ -250,10 +250,6 @@ public abstract class Predictor {
             if (a == null || a.length != n) return new float[n];
             java.util.Arrays.fill(a, 0f);
             return a;
-        }
-
-        private static FloatBuffer ensure(FloatBuffer b, long n) {
-            return b != null && b.capacity() >= n ? b : CpuKernels.alloc(n);
         }
 
         private static void softmax(float[] z) {

@@ -176,10 +176,10 @@ class GruKernelTest {
         java.util.Random rnd = new java.util.Random(nIn * 17L + hidden);
         GruKernel lookup = gru(nIn, hidden, new java.util.Random(3)), dense = gru(nIn, hidden, new java.util.Random(3));
         dense.oneHot.denseOnly = true;
-        float[] h0 = noise(rnd, batch * hidden);
+        float[] h0 = KernelData.noise(rnd, batch * hidden);
         float[] x = new float[steps * batch * nIn];
         for (int r = 0; r < steps * batch; r++) x[r * nIn + rnd.nextInt(nIn)] = 1f;
-        float[] dH = noise(rnd, steps * batch * hidden);
+        float[] dH = KernelData.noise(rnd, steps * batch * hidden);
         for (int segment = 0; segment < 2; segment++) {
             for (GruKernel k : new GruKernel[]{lookup, dense}) {
                 k.prepare(steps, batch).put(0, x);
@@ -193,11 +193,11 @@ class GruKernelTest {
             dense.outputs(e);
             assertArrayEquals(e, a, "outputs");
             java.nio.FloatBuffer dxL = lookup.backward(dH), dxD = dense.backward(dH);
-            assertBuffersClose(dense.dWT, lookup.dWT, "dW");
-            assertBuffersClose(dense.dRWT, lookup.dRWT, "dRW");
+            KernelData.assertBuffersClose(dense.dWT, lookup.dWT, "dW");
+            KernelData.assertBuffersClose(dense.dRWT, lookup.dRWT, "dRW");
             assertArrayEquals(dense.db, lookup.db, 1e-6f, "b");
             assertArrayEquals(dense.drb, lookup.drb, 1e-6f, "rb");
-            assertBuffersClose(dxD, dxL, "dx");
+            KernelData.assertBuffersClose(dxD, dxL, "dx");
             assertNull(lookup.backward(dH, false), "no input gradient when not asked for");
             h0 = lookup.lastH();
         }
@@ -205,25 +205,11 @@ class GruKernelTest {
 
     private static GruKernel gru(int nIn, int hidden, java.util.Random rnd) {
         GruKernel k = new GruKernel(nIn, hidden);
-        k.wT.put(0, noise(rnd, 3 * hidden * nIn));
-        k.rwT.put(0, noise(rnd, 3 * hidden * hidden));
-        System.arraycopy(noise(rnd, 3 * hidden), 0, k.bias, 0, 3 * hidden);
-        System.arraycopy(noise(rnd, 3 * hidden), 0, k.rbias, 0, 3 * hidden);
+        k.wT.put(0, KernelData.noise(rnd, 3 * hidden * nIn));
+        k.rwT.put(0, KernelData.noise(rnd, 3 * hidden * hidden));
+        System.arraycopy(KernelData.noise(rnd, 3 * hidden), 0, k.bias, 0, 3 * hidden);
+        System.arraycopy(KernelData.noise(rnd, 3 * hidden), 0, k.rbias, 0, 3 * hidden);
         k.parametersChanged();
         return k;
-    }
-
-    private static float[] noise(java.util.Random rnd, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian() * 0.5f;
-        return v;
-    }
-
-    private static void assertBuffersClose(java.nio.FloatBuffer expected, java.nio.FloatBuffer actual, String what) {
-        double scale = 1e-30, worst = 0;
-        int n = expected.capacity();
-        for (int i = 0; i < n; i++) scale = Math.max(scale, Math.abs(expected.get(i)));
-        for (int i = 0; i < n; i++) worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
-        assertTrue(worst <= 1e-5 * scale, what + ": largest difference " + worst + " of " + scale);
     }
 }

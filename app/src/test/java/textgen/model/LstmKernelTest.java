@@ -36,10 +36,10 @@ class LstmKernelTest {
         java.util.Random rnd = new java.util.Random(nIn * 31L + hidden);
         LstmKernel lookup = kernel(nIn, hidden, rnd), dense = kernel(nIn, hidden, new java.util.Random(nIn * 31L + hidden));
         dense.oneHot.denseOnly = true;
-        float[] h0 = random(rnd, batch * hidden), c0 = random(rnd, batch * hidden);
+        float[] h0 = KernelData.noise(rnd, batch * hidden), c0 = KernelData.noise(rnd, batch * hidden);
         float[] x = new float[steps * batch * nIn];
         for (int r = 0; r < steps * batch; r++) x[r * nIn + rnd.nextInt(nIn)] = 1f;
-        float[] dH = random(rnd, steps * batch * hidden);
+        float[] dH = KernelData.noise(rnd, steps * batch * hidden);
         for (int segment = 0; segment < 2; segment++) { // the second from the state the first ended in
             for (LstmKernel k : new LstmKernel[]{lookup, dense}) {
                 k.prepare(steps, batch).put(0, x);
@@ -54,10 +54,10 @@ class LstmKernelTest {
             assertArrayEquals(e, a, "outputs");
             assertArrayEquals(dense.lastC(), lookup.lastC(), "final cell state");
             java.nio.FloatBuffer dxL = lookup.backward(dH), dxD = dense.backward(dH);
-            assertClose(dense.dWT, lookup.dWT, "dW");
-            assertClose(dense.dRWT, lookup.dRWT, "dRW");
+            KernelData.assertBuffersClose(dense.dWT, lookup.dWT, "dW");
+            KernelData.assertBuffersClose(dense.dRWT, lookup.dRWT, "dRW");
             assertArrayEquals(dense.db, lookup.db, 1e-6f, "db");
-            assertClose(dxD, dxL, "dx");
+            KernelData.assertBuffersClose(dxD, dxL, "dx");
             h0 = lookup.lastH();
             c0 = lookup.lastC();
         }
@@ -70,24 +70,10 @@ class LstmKernelTest {
 
     private static LstmKernel kernel(int nIn, int hidden, java.util.Random rnd) {
         LstmKernel k = new LstmKernel(nIn, hidden);
-        k.wT.put(0, random(rnd, 4 * hidden * nIn));
-        k.rwT.put(0, random(rnd, 4 * hidden * hidden));
-        System.arraycopy(random(rnd, 4 * hidden), 0, k.bias, 0, 4 * hidden);
+        k.wT.put(0, KernelData.noise(rnd, 4 * hidden * nIn));
+        k.rwT.put(0, KernelData.noise(rnd, 4 * hidden * hidden));
+        System.arraycopy(KernelData.noise(rnd, 4 * hidden), 0, k.bias, 0, 4 * hidden);
         k.parametersChanged();
         return k;
-    }
-
-    private static float[] random(java.util.Random rnd, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian() * 0.5f;
-        return v;
-    }
-
-    private static void assertClose(java.nio.FloatBuffer expected, java.nio.FloatBuffer actual, String what) {
-        double scale = 1e-30, worst = 0;
-        int n = expected.capacity();
-        for (int i = 0; i < n; i++) scale = Math.max(scale, Math.abs(expected.get(i)));
-        for (int i = 0; i < n; i++) worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
-        assertTrue(worst <= 1e-5 * scale, what + ": largest difference " + worst + " of " + scale);
     }
 }

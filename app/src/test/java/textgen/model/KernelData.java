@@ -1,0 +1,28 @@
+package textgen.model;
+
+import java.nio.FloatBuffer;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Random inputs for the CPU kernels' tests, and their comparison to float rounding. */
+final class KernelData {
+    private KernelData() {
+    }
+
+    /** {@code n} Gaussian values with standard deviation 0.5. */
+    static float[] noise(Random rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian() * 0.5f;
+        return v;
+    }
+
+    /** Element-wise within 1e-5 of {@code expected}'s largest magnitude, over the buffers' whole capacity. */
+    static void assertBuffersClose(FloatBuffer expected, FloatBuffer actual, String what) {
+        double scale = 1e-30, worst = 0;
+        int n = expected.capacity();
+        for (int i = 0; i < n; i++) scale = Math.max(scale, Math.abs(expected.get(i)));
+        for (int i = 0; i < n; i++) worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
+        assertTrue(worst <= 1e-5 * scale, what + ": largest difference " + worst + " of " + scale);
+    }
+}
