@@ -7,47 +7,48 @@ import textgen.TextgenException;
 import textgen.model.CarriedStateNetwork;
 import textgen.model.FastLstm;
 
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
-import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 
 /**
  * The network's part of a checkpoint: DL4J's own entries ({@code configuration.json}, {@code coefficients.bin},
- * {@code updaterState.bin}), written by {@link ModelSerializer} with stock layer names only, and read back with
- * every size checked before DL4J sees it.
+ * {@code updaterState.bin}), written in {@link ModelSerializer}'s format with stock layer names only (so DL4J's own
+ * ModelSerializer restores them), and read back with every size checked before DL4J sees it.
  */
 final class NetworkEntries {
-    static final Set<String> DL4J_ENTRIES = Set.of("configuration.json", "coefficients.bin", "updaterState.bin");
-
     private NetworkEntries() {
     }
 
-    /** Writes {@code net} with its updater state as DL4J's entries of {@code zip}. */
+    /**
+     * Writes {@code net} with its updater state as DL4J's entries of {@code zip}: what ModelSerializer.writeModel
+     * writes, streamed into the checkpoint instead of built in memory first (a 2 x 512 model's parameters and Adam
+     * state passed through ~150 MB of byte arrays that way, a peak of a training run's heap).
+     */
     static void write(ZipOutputStream zip, MultiLayerNetwork net) throws IOException {
-        ByteArrayOutputStream dl4j = new ByteArrayOutputStream();
-        ModelSerializer.writeModel(net, dl4j, true);
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(dl4j.toByteArray()))) {
-            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
-                if (!DL4J_ENTRIES.contains(e.getName())) continue; // e.g. no normalizer or preprocessor: never written
-                zip.putNextEntry(new ZipEntry(e.getName()));
-                if (e.getName().equals("configuration.json")) {
-                    // stock layer names only: the checkpoint restores in plain DL4J and on any backend
-                    zip.write(FastLstm.portable(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
-                } else {
-                    in.transferTo(zip);
-                }
-                zip.closeEntry();
-            }
-        }
+        // stock layer names only: the checkpoint restores in plain DL4J and on any backend
+        ZipEntries.put(zip, "configuration.json",
+                FastLstm.portable(net.getLayerWiseConfigurations().toJson()).getBytes(StandardCharsets.UTF_8));
+        putArray(zip, "coefficients.bin", net.params());
+        INDArray state = net.getUpdater().getStateViewArray();
+        if (state != null && state.length() > 0) putArray(zip, "updaterState.bin", state);
+    }
+
+    /** One array as an entry, in Nd4j.write's format (what ModelSerializer writes and {@link #floats} reads). */
+    private static void putArray(ZipOutputStream zip, String entry, INDArray array) throws IOException {
+        zip.putNextEntry(new ZipEntry(entry));
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(zip, 1 << 16)); // flushed, not closed: that would close the zip
+        org.nd4j.linalg.factory.Nd4j.write(array, out);
+        out.flush();
+        zip.closeEntry();
     }
 
     /** Where the classes a configuration may name live: DL4J's and ND4J's own, and textgen's layers (the GRU). */

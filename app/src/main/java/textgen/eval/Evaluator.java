@@ -27,6 +27,11 @@ public final class Evaluator {
     }
 
     private static final double MIN_PROB = 1e-30;
+    /**
+     * What one chunk of all streams may hold in the predictor's buffers, in floats (32 MB): at 64 streams of a 2 x 512
+     * LSTM a 512-step chunk held about 400 MB, the peak of a training run's memory.
+     */
+    private static final long CHUNK_FLOATS = 8L << 20;
 
     private Evaluator() {
     }
@@ -45,12 +50,11 @@ public final class Evaluator {
         if (size < 2) throw new IllegalArgumentException("need at least 2 tokens to score");
         streams = (int) Math.max(1, Math.min(streams, (size - 1) / 2));
         long streamLength = size / streams; // tokens per stream, including the first (unpredicted) one
-        // the probabilities of one chunk, streams x chunk x vocabulary floats, stay under 16 M (64 MB) for word vocabularies
-        chunk = (int) Math.max(1, Math.min(chunk, (16L << 20) / ((long) streams * vocabSize)));
+        Predictor predictor = Predictor.of(net);
+        chunk = chunkSize(streams, chunk, predictor.rowFloats());
         long[] starts = new long[streams];
         int[][] rows = null;
         double total = 0;
-        Predictor predictor = Predictor.of(net);
         predictor.reset();
         try {
             for (long pos = 0; pos < streamLength - 1; pos += chunk) {
@@ -68,5 +72,10 @@ public final class Evaluator {
             predictor.reset();
         }
         return new Score(total, (long) streams * (streamLength - 1));
+    }
+
+    /** {@code chunk}, cut so that one chunk of all streams stays within {@link #CHUNK_FLOATS} (and at least 1). */
+    static int chunkSize(int streams, int chunk, long rowFloats) {
+        return (int) Math.max(1, Math.min(chunk, CHUNK_FLOATS / ((long) streams * rowFloats)));
     }
 }

@@ -26,9 +26,13 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
  */
 public abstract class Predictor {
     final int vocab;
+    private final long rowFloats;
 
-    Predictor(int vocab) {
-        this.vocab = vocab;
+    Predictor(MultiLayerNetwork net) {
+        this.vocab = (int) net.layerSize(net.getnLayers() - 1);
+        long floats = 2L * vocab;
+        for (int i = 0; i < net.getnLayers(); i++) floats += net.layerInputSize(i) + 9 * net.layerSize(i);
+        this.rowFloats = floats;
     }
 
     /** The fast path when the network allows it, else DL4J's {@code rnnTimeStep}. */
@@ -62,6 +66,15 @@ public abstract class Predictor {
 
     public int vocabSize() {
         return vocab;
+    }
+
+    /**
+     * About how many floats one row (one stream, one step) of a {@link #feed} keeps in memory: each layer's input, its
+     * gate pre-activations, the states it caches and its output (up to 9 x its width, the GRU's), the probabilities. Callers that
+     * feed many streams at once size their chunks by it.
+     */
+    public long rowFloats() {
+        return rowFloats;
     }
 
     /** Forgets every stream's state: the next {@link #feed} starts from zeros. */
@@ -170,7 +183,7 @@ public abstract class Predictor {
         }
 
         private Kernels(MultiLayerNetwork net) {
-            super((int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1));
+            super(net);
             Layer[] layers = net.getLayers();
             int first = embedding(net) ? 1 : 0;
             embedding = first == 1 ? NdCopy.read(layers[0].getParam("W")) : null;
@@ -271,7 +284,7 @@ public abstract class Predictor {
         private final MultiLayerNetwork net;
 
         Dl4j(MultiLayerNetwork net) {
-            super((int) net.getLayer(net.getnLayers() - 1).getParam("W").size(1));
+            super(net);
             this.net = net;
         }
 

@@ -45,4 +45,28 @@ class EvaluatorTest {
         assertEquals(v, s.perplexity(), 0.1 * v, "perplexity " + s.perplexity());
         assertEquals(s.nats() / Math.log(2), s.bits(), 1e-12);
     }
+
+    /**
+     * Many streams of a wide model are scored in chunks short enough to keep the predictor's buffers within 32 MB
+     * (64 streams x 512 steps of a 2 x 512 LSTM held about 400 MB, the peak of a training run's memory), with the
+     * score of short chunks.
+     */
+    @Test
+    void wideModelsAreScoredInChunksOfBoundedMemory() {
+        int v = 65, streams = 64;
+        CarriedStateNetwork net = TestModels.net(v, 2, 512, 10);
+        long rowFloats = textgen.model.Predictor.of(net).rowFloats();
+        assertTrue(rowFloats >= 2 * 7 * 512, "an LSTM layer caches at least 7 x H floats per row: " + rowFloats);
+        int chunk = Evaluator.chunkSize(streams, 512, rowFloats);
+        assertTrue(chunk >= 8 && chunk < 32, "chunk " + chunk);
+        assertTrue((long) streams * chunk * rowFloats <= 8L << 20);
+        assertEquals(512, Evaluator.chunkSize(1, 512, 1000), "a narrow model keeps the chunk it asked for");
+        assertEquals(1, Evaluator.chunkSize(100_000, 512, 1000), "at least one step");
+
+        int[] text = TestModels.randomIds(64 * 40 + 1, v, 3);
+        Evaluator.Score capped = Evaluator.score(net, text, v, streams, 512);
+        Evaluator.Score short5 = Evaluator.score(net, text, v, streams, 5);
+        assertEquals(short5.tokens(), capped.tokens());
+        assertEquals(short5.totalNats(), capped.totalNats(), 1e-5 * short5.totalNats());
+    }
 }
