@@ -37,7 +37,7 @@ final class PerplexityCommand implements Callable<Integer> {
             + "(skip drops them before scoring; unk, the default for word-level models, scores them as <unk>; error is the default for characters).")
     UnknownPolicy unknown;
 
-    @Option(names = "--json", description = "Print one JSON object: unit, nats, bits, perplexity, tokens, skipped, and for words unk_rate.")
+    @Option(names = "--json", description = "Print one JSON object: unit, nats, bits, perplexity, tokens, skipped, seconds (of scoring), and for words unk_rate.")
     boolean json;
 
     @Override
@@ -50,7 +50,9 @@ final class PerplexityCommand implements Callable<Integer> {
         TokenIds ids = scored.ids();
         String unit = vocab.shortUnit();
         if (ids.size() < 2) throw TextgenException.usage("text " + text + " has fewer than 2 scorable " + vocab.unit() + "s");
+        long t0 = System.nanoTime();
         Evaluator.Score s = Evaluator.score(ckpt.network(), ids, vocab.size(), 1, 1024);
+        double seconds = (System.nanoTime() - t0) / 1e9;
         long unks = 0; // <unk> among the predicted tokens (all but the first)
         int[] window = new int[1 << 16];
         for (long from = 1; from < ids.size(); from += window.length) {
@@ -68,6 +70,7 @@ final class PerplexityCommand implements Callable<Integer> {
             o.put("perplexity", s.perplexity());
             o.put("tokens", s.tokens());
             o.put("skipped", scored.skipped());
+            o.put("seconds", seconds);
             if (words) o.put("unk_rate", unkRate);
             out.println(o);
         } else {

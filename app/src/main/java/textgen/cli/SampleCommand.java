@@ -76,7 +76,7 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error", description = "Prime characters or words not in the vocabulary: ${COMPLETION-CANDIDATES} (unk: read unknown words as <unk>, word-level models only).")
     UnknownPolicy unknown;
 
-    @Option(names = "--json", description = "One JSON object per sample or prompt; with --prompts a final summary line with exact-match accuracy.")
+    @Option(names = "--json", description = "One JSON object per sample (prime, text, seed, tokens, seconds of generation) or prompt; with --prompts a final summary line with exact-match accuracy.")
     boolean json;
 
     @Override
@@ -104,12 +104,16 @@ final class SampleCommand implements Callable<Integer> {
             for (int i = 0; i < count; i++) {
                 SplittableRandom rng = new SplittableRandom(baseSeed + i);
                 if (json) {
+                    long t0 = System.nanoTime();
                     String text = sampler.generate(primeIds, length, stopString, rng, s -> {
                     });
+                    double seconds = (System.nanoTime() - t0) / 1e9;
                     ObjectNode o = m.createObjectNode();
                     o.put("prime", primeText == null ? "" : primeText);
                     o.put("text", text);
                     o.put("seed", baseSeed + i);
+                    o.put("tokens", sampler.generatedTokens());
+                    o.put("seconds", seconds);
                     out.println(o);
                 } else {
                     if (i > 0) out.println();

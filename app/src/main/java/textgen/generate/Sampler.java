@@ -16,6 +16,7 @@ public final class Sampler {
     private final Predictor predictor;
     private final Vocabulary vocab;
     private final SamplingOptions options;
+    private int generated;
 
     public Sampler(MultiLayerNetwork net, Vocabulary vocab, SamplingOptions options) {
         this.predictor = Predictor.of(net);
@@ -54,8 +55,10 @@ public final class Sampler {
             int holdBack = hasStop ? stop.length() - 1 : 0; // a stop string may be forming in the last chars
             int[] next = new int[1];
             int previous = start[start.length - 1];
+            generated = 0;
             for (int i = 0; i < length; i++) {
                 next[0] = choose(probs, rng);
+                generated++;
                 text.append(vocab.separator(previous, next[0])).append(vocab.token(next[0]));
                 previous = next[0];
                 if (hasStop && text.length() >= stop.length() && text.indexOf(stop, text.length() - stop.length()) >= 0) {
@@ -75,6 +78,11 @@ public final class Sampler {
         } finally {
             predictor.reset();
         }
+    }
+
+    /** How many tokens the last {@link #generate} drew (a stop string's count as drawn). */
+    public int generatedTokens() {
+        return generated;
     }
 
     /** The probabilities after the last token fed ({@code p} holds one row of {@code vocab} per token). */

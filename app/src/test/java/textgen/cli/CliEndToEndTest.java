@@ -182,6 +182,15 @@ class CliEndToEndTest {
         assertTrue(greedy.out().startsWith("The dog sat on the "), greedy.out());
         Cli.Result two = Cli.run("sample", "--model", run.toString(), "--count", "2", "--length", "30", "--seed", "1", "--json");
         assertEquals(2, two.out().strip().split("\n").length);
+        JsonNode first = assertDoesNotThrow(() -> JSON.readTree(two.out().strip().split("\n")[0]));
+        assertEquals(30, first.get("tokens").asInt(), "every character drawn is counted");
+        assertEquals(30, first.get("text").asText().codePointCount(0, first.get("text").asText().length()));
+        assertTrue(first.get("seconds").asDouble() > 0, two.out());
+        Cli.Result stopped = Cli.run("sample", "--model", run.toString(), "--prime", "The d", "--length", "20", "--greedy",
+                "--stop", "sat", "--json");
+        JsonNode s = assertDoesNotThrow(() -> JSON.readTree(stopped.lastLine()));
+        assertEquals("og ", s.get("text").asText(), stopped.out());
+        assertEquals(6, s.get("tokens").asInt(), "the stop string's characters were drawn too");
     }
 
     @Test
@@ -220,6 +229,7 @@ class CliEndToEndTest {
         assertEquals(j.get("nats").asDouble() / Math.log(2), j.get("bits").asDouble(), 1e-9);
         assertEquals(Math.exp(j.get("nats").asDouble()), j.get("perplexity").asDouble(), 1e-9);
         assertTrue(j.get("nats").asDouble() < 1.0, r.out());
+        assertTrue(j.get("seconds").asDouble() > 0, r.out());
         Cli.Result plain = Cli.run("perplexity", "--model", run.toString(), "--text", text.toString());
         assertTrue(plain.out().contains("bits/char") && plain.out().contains("perplexity"), plain.out());
     }
