@@ -23,6 +23,9 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
  * lookup, the kernels and the output layer itself: DL4J's {@code rnnTimeStep} costs about 3 ms per call in copies and bookkeeping, more than the arithmetic of a
  * 2 x 512 model at batch 1. Any other network goes through its own {@code rnnTimeStep} state: call {@link #reset}
  * before and after use.
+ *
+ * <p>Over 300 lines because its two implementations (the kernels and DL4J's {@code rnnTimeStep}) and the per-cell
+ * state they carry are one contract, chosen in {@link #of}; splitting them would expose the kernels' state types.
  */
 public abstract class Predictor {
     final int vocab;
@@ -70,8 +73,8 @@ public abstract class Predictor {
 
     /**
      * About how many floats one row (one stream, one step) of a {@link #feed} keeps in memory: each layer's input, its
-     * gate pre-activations, the states it caches and its output (up to 9 x its width, the GRU's), the probabilities. Callers that
-     * feed many streams at once size their chunks by it.
+     * gate pre-activations, the states it caches and its output (up to 9 x its width, the GRU's), the probabilities.
+     * Callers that feed many streams at once size their chunks by it.
      */
     public long rowFloats() {
         return rowFloats;
