@@ -34,7 +34,16 @@ public final class Backend {
         var env = Nd4j.getEnvironment();
         StringBuilder b = new StringBuilder("backend ").append(configuredBackend()).append(" (ND4J ").append(DL4J_VERSION).append(")");
         if (env.isCPU()) {
-            b.append(", ").append(cpu()).append(", ").append(Runtime.getRuntime().availableProcessors()).append(" cores");
+            String[] cpu = cpu();
+            b.append(", ").append(cpu[1] == null ? cpu[0] : cpu[0] + " (" + cpu[1] + ")");
+            b.append(", ").append(Runtime.getRuntime().availableProcessors()).append(" cores");
+            String kernels = openBlasKernels();
+            if (kernels != null) {
+                b.append(", OpenBLAS kernels ").append(kernels);
+                if (kernels.equals("Prescott") && ("AVX2".equals(cpu[1]) || "AVX-512".equals(cpu[1]))) {
+                    b.append(" (generic, far slower than this CPU allows: OpenBLAS 0.3.19 does not know its model; set OPENBLAS_CORETYPE as ./textgen does)");
+                }
+            }
             b.append(", threads: ").append(NetworkFactory.useFastLstm() ? "LSTM/GRU kernels " + CpuKernels.THREADS + ", " : "")
                     .append("ND4J OpenMP ").append(env.maxThreads());
         } else {
@@ -56,8 +65,36 @@ public final class Backend {
         return bytes instanceof Number n ? String.format(java.util.Locale.ROOT, "%.1f GiB", n.doubleValue() / (1L << 30)) : "?";
     }
 
-    /** The CPU model and its widest vector extension, from /proc/cpuinfo (Linux); "CPU" elsewhere. */
-    static String cpu() {
+    /** OpenBLAS's kernel sets in ND4J's build (0.3.19, DYNAMIC_ARCH): symbol suffix and the name OpenBLAS prints. */
+    private static final String[][] OPENBLAS_CORES = {{"PRESCOTT", "Prescott"}, {"CORE2", "Core2"}, {"NEHALEM", "Nehalem"},
+            {"SANDYBRIDGE", "Sandybridge"}, {"HASWELL", "Haswell"}, {"SKYLAKEX", "SkylakeX"}, {"COOPERLAKE", "Cooperlake"},
+            {"ZEN", "Zen"}, {"BARCELONA", "Barcelona"}, {"BULLDOZER", "Bulldozer"}, {"PILEDRIVER", "Piledriver"},
+            {"STEAMROLLER", "Steamroller"}, {"EXCAVATOR", "Excavator"}};
+
+    /**
+     * The kernel set OpenBLAS chose when it loaded (by CPU model, or OPENBLAS_CORETYPE), or null where that cannot be
+     * read. The library has no Java binding for openblas_get_corename, so this compares its `gotoblas` pointer with the
+     * address of each kernel table, as that function does. A model newer than the library gets Prescott, its generic
+     * SSE3 kernels (float32 GEMM 35 instead of 168 GFLOP/s on an Intel Xeon of model 207).
+     */
+    static String openBlasKernels() {
+        try {
+            org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
+            org.bytedeco.javacpp.Pointer slot = org.bytedeco.javacpp.Loader.addressof("gotoblas");
+            if (slot == null) return null;
+            long current = new org.bytedeco.javacpp.LongPointer(slot).get(0);
+            for (String[] core : OPENBLAS_CORES) {
+                org.bytedeco.javacpp.Pointer table = org.bytedeco.javacpp.Loader.addressof("gotoblas_" + core[0]);
+                if (table != null && table.address() == current) return core[1];
+            }
+        } catch (RuntimeException | LinkageError e) {
+            // not this library build (another platform, the CUDA build's BLAS): nothing to report
+        }
+        return null;
+    }
+
+    /** The CPU model ("CPU" when unknown) and its widest vector extension (null when unknown), from /proc/cpuinfo. */
+    static String[] cpu() {
         try {
             java.util.List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"));
             String model = lines.stream().filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
@@ -65,9 +102,9 @@ public final class Backend {
             String flags = " " + lines.stream().filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
             String simd = flags.contains(" avx512f ") ? "AVX-512" : flags.contains(" avx2 ") ? "AVX2" : flags.contains(" avx ") ? "AVX"
                     : flags.contains(" sse4_2 ") ? "SSE4.2" : null;
-            return simd == null ? model : model + " (" + simd + ")";
+            return new String[] {model, simd};
         } catch (java.io.IOException | RuntimeException e) {
-            return "CPU";
+            return new String[] {"CPU", null};
         }
     }
 }

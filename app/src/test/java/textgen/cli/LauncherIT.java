@@ -49,6 +49,49 @@ class LauncherIT {
         }
     }
 
+    /**
+     * OpenBLAS's kernels: on Intel the launcher names them from the CPU's features (scripts/lib/openblas-core.sh), so a
+     * CPU model newer than OpenBLAS never runs its generic ones; a user's OPENBLAS_CORETYPE wins; the banner says which
+     * kernels run and warns when they are the generic ones on a CPU with AVX2 or AVX-512 (java -jar without the launcher).
+     */
+    @Test
+    void openBlasKernelsFollowTheCpusFeatures() throws Exception {
+        record Cpu(String vendor, String flags, String core) {
+        }
+        for (Cpu c : List.of(new Cpu("GenuineIntel", "fpu sse avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl", "SkylakeX"),
+                new Cpu("GenuineIntel", "fpu sse avx avx512f avx512cd avx512bw avx2 fma", "Haswell"),
+                new Cpu("GenuineIntel", "fpu sse avx avx2", ""), new Cpu("GenuineIntel", "fpu sse avx", ""),
+                new Cpu("AuthenticAMD", "avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl", ""))) {
+            Path info = Files.writeString(dir.resolve("cpuinfo"), "processor\t: 0\nvendor_id\t: " + c.vendor()
+                    + "\nmodel name\t: Some CPU\nflags\t\t: " + c.flags() + "\n");
+            Shell.Run r = Shell.start(dir, null, Map.of(), "bash", "-c",
+                    ". \"$1\"; openblas_core \"$2\"", "-", Shell.ROOT.resolve("scripts/lib/openblas-core.sh").toString(), info.toString());
+            assertEquals(0, r.exit(30), r.errText());
+            assertEquals(c.core(), r.outText().strip(), c.toString());
+        }
+
+        Path corpus = Files.writeString(dir.resolve("c.txt"), "abcde fghij klmno\n".repeat(50));
+        List<String> train = List.of("train", "--corpus", corpus.toString(), "--max-iterations", "1", "--set", "model.hiddenSize=8",
+                "--set", "model.layers=1", "--set", "training.batchSize=2", "--set", "training.tbpttLength=8");
+        String jar = Shell.ROOT.resolve("app/target/textgen.jar").toString();
+        Shell.Run launched = Shell.start(dir, null, Map.of(), concat(LAUNCHER, concat(train, "r1")));
+        assertEquals(0, launched.exit(120), launched.errText());
+        String banner = launched.out.stream().filter(l -> l.startsWith("backend cpu")).findFirst().orElseThrow();
+        assertTrue(banner.contains(", OpenBLAS kernels "), banner);
+        assertFalse(banner.contains("generic"), "the launcher leaves no CPU on OpenBLAS's generic kernels: " + banner);
+
+        Shell.Run chosen = Shell.start(dir, null, Map.of("OPENBLAS_CORETYPE", "Haswell"), concat(LAUNCHER, concat(train, "r2")));
+        assertEquals(0, chosen.exit(120), chosen.errText());
+        assertTrue(chosen.outText().contains(", OpenBLAS kernels Haswell, "), "the user's OPENBLAS_CORETYPE wins: " + chosen.outText());
+
+        Shell.Run generic = Shell.start(dir, null, Map.of("OPENBLAS_CORETYPE", "Prescott"),
+                concat(new String[] {"java", "-jar", jar}, concat(train, "r3")));
+        assertEquals(0, generic.exit(120), generic.errText());
+        String line = generic.out.stream().filter(l -> l.startsWith("backend cpu")).findFirst().orElseThrow();
+        boolean vectors = line.contains("(AVX2)") || line.contains("(AVX-512)");
+        assertEquals(vectors, line.contains("OpenBLAS kernels Prescott (generic, far slower than this CPU allows"), line);
+    }
+
     /** Where the CUDA build cannot run, --fallback-cpu runs the CPU build (never building the CUDA one) and says why. */
     @Test
     void fallbackCpuRunsTheCpuBuildWhereTheGpuCannotRunTheCudaOne() throws Exception {
@@ -91,6 +134,8 @@ class LauncherIT {
         static Sandbox create(Path dir, boolean maven) throws Exception {
             Path root = Files.createDirectories(dir.resolve("checkout"));
             Files.copy(Path.of(LAUNCHER), root.resolve("textgen"));
+            Files.createDirectories(root.resolve("scripts/lib"));
+            Files.copy(Shell.ROOT.resolve("scripts/lib/openblas-core.sh"), root.resolve("scripts/lib/openblas-core.sh"));
             Files.createDirectories(root.resolve("app/src/main/java"));
             Files.writeString(root.resolve("app/src/main/java/A.java"), "class A {}\n");
             Files.writeString(root.resolve("pom.xml"), "<project/>\n");
@@ -100,7 +145,7 @@ class LauncherIT {
             Files.createDirectories(root.resolve("app/target/lib"));
             Files.writeString(root.resolve("app/target/textgen.jar"), "not a jar: the stand-in java does not read it\n");
             Path bin = Files.createDirectories(dir.resolve(maven ? "bin-mvn" : "bin"));
-            for (String tool : List.of("bash", "env", "dirname", "find")) {
+            for (String tool : List.of("bash", "env", "dirname", "find", "grep", "sed")) {
                 Files.createSymbolicLink(bin.resolve(tool), Path.of("/usr/bin", tool));
             }
             Shell.script(bin, "java", "echo java \"$@\"");
@@ -234,6 +279,11 @@ class LauncherIT {
         String[] a = java.util.Arrays.copyOf(first, first.length + rest.size());
         for (int i = 0; i < rest.size(); i++) a[first.length + i] = rest.get(i);
         return a;
+    }
+
+    /** The train command {@code train} with its run directory {@code runDir}. */
+    private static List<String> concat(List<String> train, String runDir) {
+        return java.util.stream.Stream.concat(train.stream(), java.util.stream.Stream.of("--run-dir", runDir)).toList();
     }
 
     static String[] concat(String first, List<String> rest) {
