@@ -76,6 +76,33 @@ final class Shell {
 
         void signal(String signal) throws IOException, InterruptedException {
             assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start().waitFor());
+            if (signal.equals("STOP")) awaitStopped();
+        }
+
+        /**
+         * Waits until every thread of the process has stopped: kill returns once SIGSTOP is queued, and a thread inside a
+         * system call (a checkpoint's write or fsync) finishes it first, so the process could still change files.
+         */
+        private void awaitStopped() throws IOException, InterruptedException {
+            Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+            long t0 = System.nanoTime();
+            while (true) {
+                boolean stopped = true;
+                try (var threads = Files.list(tasks)) {
+                    for (Path t : threads.toList()) {
+                        try {
+                            String stat = Files.readString(t.resolve("stat"));
+                            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                            stopped &= state == 'T' || state == 't' || state == 'Z' || state == 'X';
+                        } catch (IOException gone) {
+                            // the thread ended meanwhile
+                        }
+                    }
+                }
+                if (stopped) return;
+                assertTrue(System.nanoTime() - t0 < 10e9, "process " + process.pid() + " did not stop within 10 s");
+                Thread.sleep(5);
+            }
         }
 
         /** Signals every process of the command's process group (start it with setsid), as Slurm signals a whole job. */
