@@ -1,4 +1,4 @@
-# openblas-core.sh: which OpenBLAS kernels to ask for on this CPU (sourced, not run; by ./textgen and bench/run).
+# openblas-core.sh: which OpenBLAS kernels to ask for on this CPU (sourced, not run; by ./textgen, bench/run and bench/ab).
 #
 #   openblas_core [CPUINFO]    prints SkylakeX, Haswell or nothing (CPUINFO: default /proc/cpuinfo)
 #   openblas_core_export       exports OPENBLAS_CORETYPE as openblas_core says, unless it is set already
