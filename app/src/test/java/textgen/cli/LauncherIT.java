@@ -74,18 +74,18 @@ class LauncherIT {
         List<String> train = List.of("train", "--corpus", corpus.toString(), "--max-iterations", "1", "--set", "model.hiddenSize=8",
                 "--set", "model.layers=1", "--set", "training.batchSize=2", "--set", "training.tbpttLength=8");
         String jar = Shell.ROOT.resolve("app/target/textgen.jar").toString();
-        Shell.Run launched = Shell.start(dir, null, Map.of(), concat(LAUNCHER, concat(train, "r1")));
+        Shell.Run launched = Shell.start(dir, null, Map.of(), concat(LAUNCHER, withRunDir(train, "r1")));
         assertEquals(0, launched.exit(120), launched.errText());
         String banner = launched.out.stream().filter(l -> l.startsWith("backend cpu")).findFirst().orElseThrow();
         assertTrue(banner.contains(", OpenBLAS kernels "), banner);
         assertFalse(banner.contains("generic"), "the launcher leaves no CPU on OpenBLAS's generic kernels: " + banner);
 
-        Shell.Run chosen = Shell.start(dir, null, Map.of("OPENBLAS_CORETYPE", "Haswell"), concat(LAUNCHER, concat(train, "r2")));
+        Shell.Run chosen = Shell.start(dir, null, Map.of("OPENBLAS_CORETYPE", "Haswell"), concat(LAUNCHER, withRunDir(train, "r2")));
         assertEquals(0, chosen.exit(120), chosen.errText());
         assertTrue(chosen.outText().contains(", OpenBLAS kernels Haswell, "), "the user's OPENBLAS_CORETYPE wins: " + chosen.outText());
 
         Shell.Run generic = Shell.start(dir, null, Map.of("OPENBLAS_CORETYPE", "Prescott"),
-                concat(new String[] {"java", "-jar", jar}, concat(train, "r3")));
+                concat(new String[] {"java", "-jar", jar}, withRunDir(train, "r3")));
         assertEquals(0, generic.exit(120), generic.errText());
         String line = generic.out.stream().filter(l -> l.startsWith("backend cpu")).findFirst().orElseThrow();
         boolean vectors = line.contains("(AVX2)") || line.contains("(AVX-512)");
@@ -282,7 +282,7 @@ class LauncherIT {
     }
 
     /** The train command {@code train} with its run directory {@code runDir}. */
-    private static List<String> concat(List<String> train, String runDir) {
+    private static List<String> withRunDir(List<String> train, String runDir) {
         return java.util.stream.Stream.concat(train.stream(), java.util.stream.Stream.of("--run-dir", runDir)).toList();
     }
 
