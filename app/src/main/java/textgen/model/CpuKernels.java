@@ -66,9 +66,12 @@ final class CpuKernels {
 
     /**
      * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}. The kernel's GEMMs run on OpenBLAS with
-     * that many threads (its own library instance, apart from the one ND4J uses, which the launcher keeps at one
-     * OpenMP thread) and the gate arithmetic in two halves, one on a pool thread. On 2 cores this ran the kernel
-     * 1.6-2x faster than one thread for both (H200 B32 T50 and H512 B64 T100).
+     * that many threads and the gate arithmetic in two halves, one on a pool thread. On 2 cores this ran the kernel
+     * 1.6-2x faster than one thread for both (H200 B32 T50 and H512 B64 T100). ND4J's own operations use its OpenMP
+     * threads (the launcher keeps them at one), but its initialization sets this same OpenBLAS library's thread
+     * count to them: so ND4J is initialized first. (When ND4J started after this setting, by a kernel used before any
+     * ND4J array, as {@link Predictor#warmUp} does, the products of a 2 x 512 model ran on one thread: batch-1 steps
+     * took 470 us instead of 260.)
      */
     static final long SPLIT_MIN = Long.getLong("textgen.splitMin", 16384);
 
@@ -76,6 +79,7 @@ final class CpuKernels {
     private static final java.util.concurrent.ForkJoinPool PARALLEL = THREADS > 1 ? java.util.concurrent.ForkJoinPool.commonPool() : null;
 
     static {
+        org.nd4j.linalg.factory.Nd4j.getBackend();
         openblas_nolapack.blas_set_num_threads(THREADS);
     }
 
