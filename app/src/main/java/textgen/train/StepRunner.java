@@ -69,6 +69,28 @@ interface StepRunner extends AutoCloseable {
      */
     double step(DataSet[] batch, boolean carry, long seed);
 
+    /**
+     * Optimizer steps {@link #steps} may take at once: 1, or a cluster runner's local steps between two averagings
+     * (the trainer never asks for more, nor across an epoch's end, an evaluation or the iteration limit).
+     */
+    default int localSteps() {
+        return 1;
+    }
+
+    /**
+     * Steps on minibatches {@code k0 .. k0+n-1} of {@code epoch}, in order: before step j the streams
+     * {@code resets[j]} restart from zero, and its dropout masks come from {@code seeds[j]}. Returns each step's score
+     * (as {@link #step}). Runners that train here take them one by one; a cluster runner takes them as one round.
+     */
+    default double[] steps(BatchSource source, int epoch, int k0, int n, boolean carry, long[] seeds, int[][] resets) {
+        double[] scores = new double[n];
+        for (int j = 0; j < n; j++) {
+            if (resets[j].length > 0) resetRows(resets[j]);
+            scores[j] = step(batch(source, epoch, k0 + j), carry, seeds[j]);
+        }
+        return scores;
+    }
+
     void setLearningRate(double lr);
 
     void incrementEpochCount();

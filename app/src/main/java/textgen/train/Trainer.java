@@ -172,19 +172,7 @@ public final class Trainer {
                     interrupted = true;
                     break;
                 }
-                prepareStep(el);
-                long t0 = System.nanoTime();
-                StepProfile.beginStep();
-                // dropout masks depend on the iteration only
-                double loss = runner.step(runner.batch(source, st.epoch(), st.batchInEpoch()), consecutive(),
-                        tc.seed() * 1_000_003L + st.iteration()) / tc.tbpttLength();
-                StepProfile.endStep();
-                double stepSeconds = (System.nanoTime() - t0) / 1e9;
-                switch (guard.check(loss, st.recentLoss(), st.lowestMean(), st.rollbacks())) {
-                    case CONTINUE -> advance(loss, stepSeconds);
-                    case ROLL_BACK -> rollBack(loss, stepSeconds, el);
-                    case GIVE_UP -> throw giveUp(loss);
-                }
+                round(el);
             }
             double epochs = Math.min(tc.maxEpochs(), epochs());
             st = st.withSession(st.trainSeconds(), elapsed(), st.lrScale(), st.rollbacks());
@@ -197,19 +185,51 @@ public final class Trainer {
                     st.elapsedSeconds(), Files.exists(dir.best()) ? dir.best() : null, interrupted, runner.stepsPerDevice());
         }
 
-        /** The learning rate for this step, and the carried state: zero at an epoch's start, restored on (re)entry, some streams restarted. */
-        void prepareStep(double el) {
+        /**
+         * The next steps through the runner: one, or up to its local steps, ending at the epoch's end, the next
+         * evaluation or the iteration limit, whichever comes first. The learning rate is this point's (for the whole
+         * round); the carried state is zero at an epoch's start, restored on (re)entry, some streams restarted.
+         * Each step's loss goes to the guard in turn; a rollback drops the rest of the round.
+         */
+        void round(double el) {
             double wantLr = learningRate(el);
             if (wantLr != lr) runner.setLearningRate(lr = wantLr);
             int k = st.batchInEpoch();
             if (k == 0) runner.resetTrainingState();
             else if (entering) runner.restoreTrainingState(carried);
             entering = false;
-            if (k > 0 && tc.stateResetProbability() > 0 && consecutive()) runner.resetRows(resetRows(st.epoch(), k));
+            long it = st.iteration();
+            int n = (int) Math.min(Math.min(runner.localSteps(), source.batchesPerEpoch() - k),
+                    Math.min(maxIterations - it, tc.evalEvery() - it % tc.evalEvery()));
+            long[] seeds = new long[n];
+            int[][] resets = new int[n][];
+            for (int j = 0; j < n; j++) {
+                seeds[j] = tc.seed() * 1_000_003L + it + j; // dropout masks depend on the iteration only
+                resets[j] = k + j > 0 && tc.stateResetProbability() > 0 && consecutive() ? resetRows(st.epoch(), k + j) : new int[0];
+            }
+            long t0 = System.nanoTime();
+            StepProfile.beginStep();
+            double[] scores = runner.steps(source, st.epoch(), k, n, consecutive(), seeds, resets);
+            StepProfile.endStep();
+            double stepSeconds = (System.nanoTime() - t0) / 1e9 / n;
+            for (int j = 0; j < n; j++) {
+                double loss = scores[j] / tc.tbpttLength();
+                switch (guard.check(loss, st.recentLoss(), st.lowestMean(), st.rollbacks())) {
+                    case CONTINUE -> advance(loss, stepSeconds, j == n - 1);
+                    case ROLL_BACK -> {
+                        rollBack(loss, stepSeconds, el);
+                        return;
+                    }
+                    case GIVE_UP -> throw giveUp(loss);
+                }
+            }
         }
 
-        /** A step that counts: counters, running means, progress, and an evaluation or a timed checkpoint when due. */
-        void advance(double loss, double stepSeconds) {
+        /**
+         * A step that counts: counters, running means, progress, and an evaluation or a timed checkpoint when due (only
+         * at a round's {@code last} step, where the runner's network holds the parameters of this iteration).
+         */
+        void advance(double loss, double stepSeconds, boolean last) {
             double smoothed = Double.isNaN(st.smoothedLoss()) ? loss : 0.98 * st.smoothedLoss() + 0.02 * loss;
             double lowest = Double.isNaN(st.lowestMean()) ? smoothed : Math.min(st.lowestMean(), smoothed);
             double trainSeconds = st.trainSeconds() + stepSeconds;
@@ -223,7 +243,7 @@ public final class Trainer {
             listeners.forEach(l -> l.onIteration(p));
             if (st.iteration() % tc.evalEvery() == 0) {
                 evaluate(epochs());
-            } else if (tc.checkpointMinutes() > 0 && sessionSeconds() - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
+            } else if (last && tc.checkpointMinutes() > 0 && sessionSeconds() - lastSaveSeconds >= tc.checkpointMinutes() * 60) {
                 Snapshot s = new Snapshot(runner.network(), st, epochs(), false, consecutive() ? runner.trainingState() : Map.of());
                 listeners.forEach(l -> l.onCheckpoint(s));
                 saved();
