@@ -34,6 +34,7 @@ class PackageDependencyTest {
             Map.entry("checkpoint", Set.of("io", "tensor", "config", "corpus", "model")),
             Map.entry("train", Set.of("io", "tensor", "config", "corpus", "model", "eval", "generate", "report", "checkpoint")),
             Map.entry("ui", Set.of("config", "model", "train")),
+            Map.entry("spark", Set.of("tensor", "config", "corpus", "model", "train")),
             Map.entry("cli", Set.of("io", "tensor", "config", "corpus", "model", "eval", "generate", "report", "checkpoint", "train")));
     static final Path MAIN = Path.of("src/main/java/textgen");
     static final Pattern USE = Pattern.compile("\\btextgen\\.([a-z]+)\\.[A-Z]");

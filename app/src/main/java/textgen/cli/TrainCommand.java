@@ -80,6 +80,10 @@ final class TrainCommand implements Callable<Integer> {
             + "(overrides training.devices; see README).")
     String devices;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Train data-parallel on an Apache Spark cluster: local[N], "
+            + "spark://host:port, yarn, k8s://... (overrides training.spark.master; see README, Across machines).")
+    String spark;
+
     @Mixin
     ConfigOverrides overrides;
 
@@ -121,6 +125,7 @@ final class TrainCommand implements Callable<Integer> {
         if (maxMinutes != null) sets.add("training.maxMinutes=" + maxMinutes);
         if (maxIterations != null) sets.add("training.maxIterations=" + maxIterations);
         if (devices != null) sets.add("training.devices=" + devices);
+        if (spark != null) sets.add("training.spark.master=" + spark);
         if (start != null && start.resume != null) return TrainingRun.resume(start.resume, sets, listeners, root.stop::requested);
 
         NewRun n = start == null || start.newRun == null ? new NewRun() : start.newRun;

@@ -201,6 +201,19 @@ public final class ConfigLoader {
             throw TextgenException.usage(r.origin() + ": training.batchSize " + batch + " does not split evenly over training.devices "
                     + devices + " (each device trains batchSize / devices of every minibatch's rows): make batchSize a multiple of devices");
         }
+        String master = (String) values.get("training.spark.master");
+        if (master != null && !master.isBlank()) {
+            int workers = (Integer) values.get("training.spark.workers");
+            if (batch % workers != 0) {
+                Raw r = raw.containsKey("training.spark.workers") ? raw.get("training.spark.workers") : raw.get("training.batchSize");
+                throw TextgenException.usage(r.origin() + ": training.batchSize " + batch + " does not split evenly over training.spark.workers "
+                        + workers + " (each worker trains batchSize / workers of the streams): make batchSize a multiple of workers");
+            }
+            if (devices > 1) {
+                throw TextgenException.usage(raw.get("training.devices").origin() + ": training.devices " + devices + " and training.spark.master "
+                        + master + " exclude each other: train on this machine's devices or on the Spark cluster");
+            }
+        }
         return ConfigSchema.build(values);
     }
 

@@ -162,7 +162,33 @@ public record RunConfig(CorpusConfig corpus, ModelConfig model, TrainingConfig t
                     doc = "train data-parallel on this many devices (DL4J's ParallelWrapper): each takes batchSize/devices of every "
                             + "minibatch's rows (streams), parameters and Adam state are averaged after every step; GPUs on CUDA, "
                             + "worker threads on the CPU; batchSize must be a multiple")
-            int devices) {
+            int devices,
+            @Key(name = "spark.master", def = "", resumable = true,
+                    doc = "train data-parallel on this Apache Spark cluster (local[N], spark://host:port, yarn, k8s://...; --spark sets it; "
+                            + "none: this machine); README, Across machines")
+            String sparkMaster,
+            @Key(name = "spark.workers", def = "2", min = 1, max = 4096, resumable = true,
+                    doc = "Spark: training tasks per round, each owning batchSize/workers of the streams; batchSize must be a multiple")
+            int sparkWorkers,
+            @Key(name = "spark.localSteps", def = "4", min = 1, max = 1_000_000, resumable = true,
+                    doc = "Spark: optimizer steps each worker takes between two averagings of the parameters and Adam state (DL4J's averaging frequency)")
+            int sparkLocalSteps,
+            @Key(name = "spark.corpusDir", def = "", resumable = true,
+                    doc = "Spark: a directory every worker can read (hdfs://..., s3a://..., file:// on a shared filesystem) to copy the encoded "
+                            + "corpus to (once; workers read their own byte ranges of it); none: the corpus cache of this machine")
+            String sparkCorpusDir,
+            @Key(name = "spark.shipJars", def = "true", resumable = true,
+                    doc = "Spark: send textgen.jar and its libraries to the executors (spark.jars); false when the cluster's "
+                            + "class path already has them")
+            boolean sparkShipJars,
+            @Key(name = "spark.executorTimeoutSeconds", def = "120", min = 1, max = 86_400, resumable = true,
+                    doc = "Spark: how long a round waits without any executor (none registered yet, or all lost) before the run stops")
+            int sparkExecutorTimeoutSeconds) {
+
+        /** Whether the run trains on a Spark cluster. */
+        public boolean spark() {
+            return sparkMaster != null && !sparkMaster.isBlank();
+        }
     }
 
     /** Every key at its default. */

@@ -81,12 +81,17 @@ public final class BatchSource {
      * (data-parallel training gives shard i to device i, which carries those streams' state).
      */
     public DataSet[] shards(int epoch, int k, int n) {
-        if (n < 1 || batchSize % n != 0) throw new IllegalArgumentException(batchSize + " rows do not split into " + n + " shards");
-        long[] starts = starts(epoch, k);
-        int rows = batchSize / n;
         DataSet[] out = new DataSet[n];
-        for (int i = 0; i < n; i++) out[i] = rows(java.util.Arrays.copyOfRange(starts, i * rows, (i + 1) * rows));
+        for (int i = 0; i < n; i++) out[i] = shard(epoch, k, n, i);
         return out;
+    }
+
+    /** Shard {@code i} of {@link #shards}: reads only its own rows' tokens (a cluster worker's part of the corpus). */
+    public DataSet shard(int epoch, int k, int n, int i) {
+        if (n < 1 || batchSize % n != 0) throw new IllegalArgumentException(batchSize + " rows do not split into " + n + " shards");
+        if (i < 0 || i >= n) throw new IndexOutOfBoundsException("shard " + i + " of " + n);
+        int rows = batchSize / n;
+        return rows(java.util.Arrays.copyOfRange(starts(epoch, k), i * rows, (i + 1) * rows));
     }
 
     /** Where each row of minibatch k starts in the text. */

@@ -30,7 +30,8 @@ import java.nio.file.StandardOpenOption;
  */
 public final class EncodedTokens implements TokenIds {
     static final byte[] MAGIC = "TGTOKENS".getBytes(StandardCharsets.US_ASCII);
-    static final int HEADER = 32;
+    /** Bytes before the first id. */
+    public static final int HEADER = 32;
     private static final int CHUNK_SHIFT = 30;
 
     private final int shift; // pieces of 2^shift bytes: 30 (1 GiB), smaller in tests
@@ -39,8 +40,10 @@ public final class EncodedTokens implements TokenIds {
     private final int width;
     private final long from, to; // the ids of the file this instance reads, [from, to)
     private final long mappedFrom;
+    private final Path file;
 
-    private EncodedTokens(MappedByteBuffer[] chunks, int shift, int width, long mappedFrom, long from, long to) {
+    private EncodedTokens(Path file, MappedByteBuffer[] chunks, int shift, int width, long mappedFrom, long from, long to) {
+        this.file = file;
         this.chunks = chunks;
         this.shift = shift;
         this.width = width;
@@ -65,18 +68,24 @@ public final class EncodedTokens implements TokenIds {
     }
 
     private static Header header(FileChannel ch, Path file) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(HEADER);
         while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
             // read the whole header
         }
         b.flip();
+        return header(b, file.toString(), ch.size());
+    }
+
+    /** The header in {@code b} (the file's first bytes) of {@code name}, a file of {@code size} bytes, checked. */
+    public static Header header(ByteBuffer b, String name, long size) throws IOException {
+        b.order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[MAGIC.length];
-        if (b.remaining() < HEADER) throw new IOException(file + " is not an encoded corpus (too short)");
+        if (b.remaining() < HEADER) throw new IOException(name + " is not an encoded corpus (too short)");
         b.get(magic);
-        if (!java.util.Arrays.equals(magic, MAGIC) || b.getInt() != 1) throw new IOException(file + " is not an encoded corpus (version 1)");
+        if (!java.util.Arrays.equals(magic, MAGIC) || b.getInt() != 1) throw new IOException(name + " is not an encoded corpus (version 1)");
         Header h = new Header(b.getInt(), b.getLong(), b.getInt());
-        if (h.width != 1 && h.width != 2 && h.width != 4 || h.count < 0 || HEADER + h.count * h.width != ch.size())
-            throw new IOException(file + " is damaged: its header does not match its size");
+        if (h.width != 1 && h.width != 2 && h.width != 4 || h.count < 0 || HEADER + h.count * h.width != size)
+            throw new IOException(name + " is damaged: its header does not match its size");
         return h;
     }
 
@@ -105,12 +114,37 @@ public final class EncodedTokens implements TokenIds {
                 chunks[c].order(ByteOrder.LITTLE_ENDIAN);
             }
             if (n == 0) chunks[0] = ch.map(FileChannel.MapMode.READ_ONLY, HEADER, 0);
-            return new EncodedTokens(chunks, shift, h.width, first, first, last);
+            return new EncodedTokens(file, chunks, shift, h.width, first, first, last);
         }
     }
 
     public int width() {
         return width;
+    }
+
+    /** The file these ids are in. */
+    public Path file() {
+        return file;
+    }
+
+    /** The position in {@link #file} of this sequence's first id (ids before it belong to other slices). */
+    public long first() {
+        return from;
+    }
+
+    /** Decodes {@code n} ids of {@code width} bytes from {@code b} (little-endian) at byte {@code at} into {@code into[offset ..]}. */
+    public static void decode(ByteBuffer b, int at, int width, int[] into, int offset, int n) {
+        switch (width) {
+            case 1 -> {
+                for (int i = 0; i < n; i++) into[offset + i] = b.get(at + i) & 0xff;
+            }
+            case 2 -> {
+                for (int i = 0; i < n; i++) into[offset + i] = b.getShort(at + 2 * i) & 0xffff;
+            }
+            default -> {
+                for (int i = 0; i < n; i++) into[offset + i] = b.getInt(at + 4 * i);
+            }
+        }
     }
 
     @Override
@@ -127,18 +161,7 @@ public final class EncodedTokens implements TokenIds {
             MappedByteBuffer b = chunks[(int) (byteAt >>> shift)];
             int at = (int) (byteAt & ((1L << shift) - 1));
             int k = Math.min(n - done, (b.limit() - at) / width);
-            int o = offset + done;
-            switch (width) {
-                case 1 -> {
-                    for (int i = 0; i < k; i++) into[o + i] = b.get(at + i) & 0xff;
-                }
-                case 2 -> {
-                    for (int i = 0; i < k; i++) into[o + i] = b.getShort(at + 2 * i) & 0xffff;
-                }
-                default -> {
-                    for (int i = 0; i < k; i++) into[o + i] = b.getInt(at + 4 * i);
-                }
-            }
+            decode(b, at, width, into, offset + done, k);
             done += k;
             byteAt += (long) k * width;
         }
@@ -147,7 +170,7 @@ public final class EncodedTokens implements TokenIds {
     @Override
     public TokenIds slice(long start, long end) {
         if (start < 0 || end > size() || start > end) throw new IndexOutOfBoundsException("slice [" + start + ", " + end + ") of " + size());
-        return new EncodedTokens(chunks, shift, width, mappedFrom, from + start, from + end);
+        return new EncodedTokens(file, chunks, shift, width, mappedFrom, from + start, from + end);
     }
 
     /** Writes ids to a new file in the format above: {@link #add} each id, then {@link #finish}. */

@@ -18,7 +18,13 @@ import java.util.Map;
  * whichever device holds them) and asks for one step per minibatch. Evaluation and checkpoints use
  * {@link #network()}, which holds the run's parameters and Adam state.
  */
-interface StepRunner extends AutoCloseable {
+public interface StepRunner extends AutoCloseable {
+    /** The runner {@code config} asks for: on a Spark cluster ({@link ClusterTraining}), on devices, or on one network. */
+    static StepRunner of(textgen.config.RunConfig config, textgen.corpus.Corpus corpus) {
+        if (config.training().spark()) return ClusterTraining.load().runner(config, corpus);
+        return of(config.training().devices(), config.training().batchSize());
+    }
+
     /**
      * A runner for {@code devices} devices, each taking batchSize / devices rows of every minibatch: the one place that
      * checks those numbers. Nothing starts until {@link #train}.

@@ -95,7 +95,7 @@ public final class Trainer {
      * anything is created on disk.
      */
     public Trainer(RunConfig config, Corpus corpus, BooleanSupplier stopRequested) {
-        this(config, corpus, stopRequested, StepRunner.of(config.training().devices(), config.training().batchSize()));
+        this(config, corpus, stopRequested, StepRunner.of(config, corpus));
     }
 
     /** With {@code runner} taking the steps (tests drive the loop with one of their own). */

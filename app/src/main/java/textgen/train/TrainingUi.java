@@ -1,10 +1,5 @@
 package textgen.train;
 
-import textgen.TextgenException;
-
-import java.util.ServiceConfigurationError;
-import java.util.ServiceLoader;
-
 /**
  * DL4J's training UI (score chart, parameter/update ratios, model and system pages) as a training listener: it
  * collects DL4J's statistics from the network being trained ({@link #onNetwork}) and serves them on 127.0.0.1 only.
@@ -31,19 +26,6 @@ public interface TrainingUi extends TrainingListener, AutoCloseable {
 
     /** The training UI of this build (not started yet); a usage error when the build has none. */
     static TrainingUi load() {
-        Throwable failure;
-        try {
-            return ServiceLoader.load(TrainingUi.class).findFirst().orElseThrow(() -> TextgenException.usage(MISSING));
-        } catch (ServiceConfigurationError e) {
-            // no cause: the service file names a class that is not there (classes left out, as in a noui build)
-            if (e.getCause() == null) throw TextgenException.usage(MISSING, e);
-            failure = e.getCause();
-        } catch (LinkageError e) {
-            failure = e;
-        }
-        if (failure instanceof LinkageError le) {
-            throw TextgenException.usage(MISSING + " (its libraries are missing: " + le.getMessage() + ")", le);
-        }
-        throw new IllegalStateException("cannot create the training UI", failure);
+        return Plugins.load(TrainingUi.class, MISSING);
     }
 }
