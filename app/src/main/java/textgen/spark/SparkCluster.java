@@ -90,6 +90,30 @@ final class SparkCluster {
         }
     }
 
+    /** Waits until the cluster has given the driver an executor; a runtime error after {@code timeoutSeconds}. */
+    static void awaitExecutor(JavaSparkContext context, String master, int timeoutSeconds) {
+        if (master.startsWith("local")) return;
+        long end = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        while (context.sc().statusTracker().getExecutorInfos().length < 2) { // the driver counts as one
+            if (context.sc().isStopped()) throw TextgenException.runtime("the Spark context stopped (master " + master + " lost?)", null);
+            if (System.nanoTime() > end) {
+                context.stop();
+                throw noExecutor(master, timeoutSeconds);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw TextgenException.runtime("interrupted while waiting for a Spark executor", e);
+            }
+        }
+    }
+
+    private static TextgenException noExecutor(String master, int timeoutSeconds) {
+        return TextgenException.runtime("no Spark executor for " + timeoutSeconds + " s at master " + master + ": start a worker with "
+                + "free cores and memory, or raise training.spark.executorTimeoutSeconds", null);
+    }
+
     /**
      * The result of a job, waiting as long as it runs, but not longer than {@code timeoutSeconds} without any executor to run
      * it (none registered yet, or all lost): Spark would wait for resources for ever. Failures become one-line errors.
@@ -114,8 +138,7 @@ final class SparkCluster {
                 lastSeen = System.nanoTime();
             } else if (System.nanoTime() - lastSeen > timeoutSeconds * 1_000_000_000L) {
                 job.cancel(true);
-                throw TextgenException.runtime("no Spark executor for " + timeoutSeconds + " s at master " + master + ": start a worker with "
-                        + "free cores and memory, or raise training.spark.executorTimeoutSeconds", null);
+                throw noExecutor(master, timeoutSeconds);
             }
         }
     }

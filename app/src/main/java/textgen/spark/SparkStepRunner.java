@@ -63,6 +63,7 @@ final class SparkStepRunner implements StepRunner {
         this.steps = new long[workers];
         // before the trainer creates anything on disk: a master that cannot be reached is a usage error, with no run left behind
         this.context = start();
+        SparkCluster.awaitExecutor(context, tc.sparkMaster(), tc.sparkExecutorTimeoutSeconds());
         if (tc.sparkCorpusDir() != null && !tc.sparkCorpusDir().isBlank()) corpusUri = SparkCluster.publish(corpusFile, tc.sparkCorpusDir());
     }
 
