@@ -157,6 +157,12 @@ final class TrainCommand implements Callable<Integer> {
         } else out.printf(Locale.ROOT, "done: %,d iterations, %.2f epochs, best val loss %.4f nats/%s, %,.0f %ss/s, %s; best checkpoint %s%n",
                 r.iterations(), r.epochs(), r.bestValLoss(), unit, r.charsPerSecond(), unit, ConsoleProgress.clock(r.seconds()), r.bestCheckpoint());
         if (StepProfile.ON) out.println("step profile: " + StepProfile.summary());
+        if (!r.roundSeconds().isEmpty()) {
+            StringBuilder rounds = new StringBuilder();
+            r.roundSeconds().forEach((part, sec) -> rounds.append(rounds.length() == 0 ? "" : ", ").append(part)
+                    .append(String.format(Locale.ROOT, " %.3f", sec)));
+            out.println("rounds (median seconds): " + rounds);
+        }
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("best_val_loss", r.bestValLoss());
@@ -172,6 +178,10 @@ final class TrainCommand implements Callable<Integer> {
             o.put("interrupted", r.interrupted());
             var steps = o.putArray("device_steps");
             for (long n : r.deviceSteps()) steps.add(n);
+            if (!r.roundSeconds().isEmpty()) {
+                var rounds = o.putObject("round_seconds");
+                r.roundSeconds().forEach(rounds::put);
+            }
             if (StepProfile.ON) {
                 var shares = o.putObject("step_profile");
                 StepProfile.shares().forEach((p, v) -> shares.put(p.name().toLowerCase(Locale.ROOT), v));

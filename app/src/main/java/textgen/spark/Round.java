@@ -34,8 +34,8 @@ record Round(String networkJson, float[] params, float[] updaterState, String co
     }
 
     /** What a worker returns: its parameters, Adam state, each step's score, its streams' carried state, the iteration count. */
-    record Result(int worker, float[] params, float[] updaterState, double[] scores, List<State> carried, int iterationCount)
-            implements Serializable {
+    record Result(int worker, float[] params, float[] updaterState, double[] scores, List<State> carried, int iterationCount,
+                  long setupNanos, long stepNanos) implements Serializable {
     }
 
     /** One carried-state array ({@code rows} x {@code cols}) of one layer, as plain floats. */
@@ -73,6 +73,7 @@ record Round(String networkJson, float[] params, float[] updaterState, String co
 
     /** Runs {@code part}: the round's steps on this worker's streams, from the round's network. */
     Result run(Part part) {
+        long t0 = System.nanoTime(), t1 = 0;
         RunConfig config = ConfigLoader.fromStoredYaml(configYaml, "the run's config");
         RunConfig.TrainingConfig tc = config.training();
         CarriedStateNetwork net = new CarriedStateNetwork(MultiLayerConfiguration.fromJson(networkJson));
@@ -86,6 +87,7 @@ record Round(String networkJson, float[] params, float[] updaterState, String co
         try (HadoopTokenIds ids = HadoopTokenIds.open(corpusUri, first, end)) {
             BatchSource source = new BatchSource(ids, vocabSize, tc.batchSize(), tc.tbpttLength(), tc.sampling(), tc.seed(),
                     config.model().embedding());
+            t1 = System.nanoTime();
             for (int j = 0; j < steps; j++) {
                 if (part.resets()[j].length > 0) net.resetRows(part.resets()[j]);
                 DataSet batch = source.shard(epoch, k0 + j, workers, part.worker());
@@ -99,6 +101,6 @@ record Round(String networkJson, float[] params, float[] updaterState, String co
         }
         INDArray state = net.getUpdater().getStateViewArray();
         return new Result(part.worker(), net.params().toFloatVector(), state == null ? new float[0] : state.toFloatVector(), scores,
-                carry ? State.of(net.trainingState()) : List.of(), net.getIterationCount());
+                carry ? State.of(net.trainingState()) : List.of(), net.getIterationCount(), t1 - t0, System.nanoTime() - t1);
     }
 }

@@ -82,6 +82,9 @@ final class SparkStepRunner implements StepRunner {
         conf.setIfMissing("spark.ui.enabled", "false"); // no web UI port for a command-line run
         // the kernels' threads are the executor's cores; ND4J's own OpenMP threads would only compete with them
         conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
+        // an executor runs one task per core at once: each task's kernels get that core (the default, all cores, put
+        // two executors' four threads on two cores in bench/spark and doubled the steps' time)
+        conf.setIfMissing("spark.executor.extraJavaOptions", "-Dtextgen.threads=" + conf.get("spark.task.cpus", "1"));
         if (tc.sparkShipJars() && !conf.contains("spark.jars")) {
             List<String> jars = SparkCluster.applicationJars();
             if (!jars.isEmpty()) conf.set("spark.jars", String.join(",", jars));
@@ -116,6 +119,7 @@ final class SparkStepRunner implements StepRunner {
 
     @Override
     public double[] steps(BatchSource source, int epoch, int k0, int n, boolean carry, long[] seeds, int[][] resets) {
+        long t0 = System.nanoTime();
         INDArray stateView = net.getUpdater().getStateViewArray();
         Round round = new Round(net.getLayerWiseConfigurations().toJson(), net.params().toFloatVector(),
                 stateView == null ? new float[0] : stateView.toFloatVector(), configYaml, corpusUri, first, end, vocabSize, workers,
@@ -123,6 +127,7 @@ final class SparkStepRunner implements StepRunner {
         List<Round.Part> parts = new ArrayList<>();
         for (int i = 0; i < workers; i++) parts.add(new Round.Part(i, localRows(resets, i), carry ? Round.State.of(slice(carried, i)) : List.of()));
         Broadcast<Round> b = context.broadcast(round);
+        long t1 = System.nanoTime();
         List<Round.Result> results;
         try {
             results = SparkCluster.await(context, context.parallelize(parts, workers).map(new Round.Task(b)).collectAsync(),
@@ -130,6 +135,7 @@ final class SparkStepRunner implements StepRunner {
         } finally {
             b.destroy();
         }
+        long t2 = System.nanoTime();
         Round.Result[] byWorker = new Round.Result[workers];
         for (Round.Result r : results) byWorker[r.worker()] = r;
         net.setParams(Nd4j.createFromArray(mean(byWorker, Round.Result::params)).reshape(1, round.params().length));
@@ -141,7 +147,31 @@ final class SparkStepRunner implements StepRunner {
             for (int j = 0; j < n; j++) scores[j] += r.scores()[j] / workers;
             steps[r.worker()] += n;
         }
+        Round.Result slowest = Arrays.stream(byWorker).max(java.util.Comparator.comparingLong(r -> r.setupNanos() + r.stepNanos())).orElseThrow();
+        if (timings.size() < 100_000) timings.add(new double[]{System.nanoTime() - t0, t1 - t0, slowest.setupNanos(), slowest.stepNanos(),
+                t2 - t1 - slowest.setupNanos() - slowest.stepNanos(), System.nanoTime() - t2});
         return scores;
+    }
+
+    /** Per round, in nanoseconds: the whole round, then {@link #PARTS}. */
+    private final List<double[]> timings = new ArrayList<>();
+    private static final String[] PARTS = {"round", "broadcast", "worker_setup", "worker_steps", "scheduling_and_transfer", "averaging"};
+
+    /**
+     * The median round and its parts: the driver's copy and broadcast of the network; the slowest worker's set-up
+     * (network from the broadcast, corpus opened) and optimizer steps; the rest of the job (task scheduling, fetching
+     * the broadcast, sending results back); the driver's averaging.
+     */
+    @Override
+    public Map<String, Double> roundSeconds() {
+        Map<String, Double> out = new java.util.LinkedHashMap<>();
+        if (timings.isEmpty()) return out;
+        for (int i = 0; i < PARTS.length; i++) {
+            int part = i;
+            double[] v = timings.stream().mapToDouble(t -> t[part]).sorted().toArray();
+            out.put(PARTS[i], v[v.length / 2] / 1e9);
+        }
+        return out;
     }
 
     /** The element-wise mean of each worker's array, added in worker order (in double, then rounded once). */

@@ -116,6 +116,11 @@ public interface StepRunner extends AutoCloseable {
     /** Optimizer steps each device has run over this runner's life, whatever networks it trained (one entry per device). */
     long[] stepsPerDevice();
 
+    /** Where a cluster runner's rounds spent their time: part -> median seconds per round, in a stable order (empty: no rounds). */
+    default Map<String, Double> roundSeconds() {
+        return Map.of();
+    }
+
     /** Stops the devices' worker threads, if any; the network stays usable, and {@link #train} starts them again. */
     @Override
     void close();

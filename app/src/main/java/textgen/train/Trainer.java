@@ -71,9 +71,10 @@ public final class Trainer {
     /**
      * How the run ended. {@code bestCheckpoint} is null when nothing was saved. {@code deviceSteps}: optimizer steps
      * each device ran in this session (one entry per device; steps the divergence guard rolled back included).
+     * {@code roundSeconds}: a cluster runner's median round, by part ({@link StepRunner#roundSeconds}).
      */
     public record Result(double bestValLoss, double finalValLoss, long iterations, double epochs, double charsPerSecond,
-                         double seconds, Path bestCheckpoint, boolean interrupted, long[] deviceSteps) {
+                         double seconds, Path bestCheckpoint, boolean interrupted, long[] deviceSteps, Map<String, Double> roundSeconds) {
     }
 
     /** Where a run starts: a resumed checkpoint, or fresh weights (replaced by {@code initParams} when fine-tuning). */
@@ -182,7 +183,8 @@ public final class Trainer {
                         + " (training.maxIterations, training.maxMinutes, training.maxEpochs)");
             }
             return new Result(st.bestValLoss(), lastVal, st.iteration(), epochs, st.trainSeconds() > 0 ? st.tokensSeen() / st.trainSeconds() : 0,
-                    st.elapsedSeconds(), Files.exists(dir.best()) ? dir.best() : null, interrupted, runner.stepsPerDevice());
+                    st.elapsedSeconds(), Files.exists(dir.best()) ? dir.best() : null, interrupted, runner.stepsPerDevice(),
+                    runner.roundSeconds());
         }
 
         /**
