@@ -17,6 +17,11 @@ public interface ClusterTraining {
     /** A runner for {@code config}'s {@code training.spark} keys over {@code corpus}'s training ids; nothing starts until {@code train}. */
     StepRunner runner(RunConfig config, Corpus corpus);
 
+    /** A usage error when {@code config} trains on a cluster and this build has no cluster training: before anything slow. */
+    static void require(RunConfig config) {
+        if (config.training().spark()) load();
+    }
+
     /** Cluster training of this build; a usage error when the build has none. */
     static ClusterTraining load() {
         return Plugins.load(ClusterTraining.class, MISSING);

@@ -67,6 +67,7 @@ public final class TrainingRun implements AutoCloseable {
     public static TrainingRun create(RunConfig cfg, Path dir, Checkpoint.Loaded init, UnknownPolicy unknown,
                                      List<TrainingListener> listeners, BooleanSupplier stop) {
         return claiming(existing(dir), claimed -> {
+            ClusterTraining.require(cfg);
             Corpus data = init == null ? Corpus.load(cfg.corpus())
                     : Corpus.load(cfg.corpus(), init.vocabulary(), unknown != null ? unknown : init.vocabulary().defaultUnknownPolicy());
             data.requireInput(cfg.model());
@@ -108,6 +109,7 @@ public final class TrainingRun implements AutoCloseable {
             }
         }
         RunConfig cfg = ConfigLoader.override(last.config(), overrides);
+        ClusterTraining.require(cfg);
         // unknown characters are skipped here only so that a changed corpus is reported as changed, just below
         Corpus data = Corpus.load(cfg.corpus(), last.vocabulary(), last.vocabulary().unknown() >= 0 ? UnknownPolicy.unk : UnknownPolicy.skip);
         String recorded = last.meta().path("corpusSha256").asText();

@@ -182,15 +182,25 @@ class ProcessEndToEndTest {
      */
     @Test
     void uiInABuildWithoutItSaysHowToGetIt() throws Exception {
+        assertBuildWithout("ui", textgen.train.TrainingUi.MISSING, "--ui");
+    }
+
+    /** The same for -Dtextgen.nospark and --spark (here before the corpus is read: it does not exist). */
+    @Test
+    void sparkInABuildWithoutItSaysHowToGetIt() throws Exception {
+        assertBuildWithout("spark", textgen.train.ClusterTraining.MISSING, "--spark", "local[2]");
+    }
+
+    private void assertBuildWithout(String pkg, String message, String... option) throws Exception {
         List<String> classpath = new ArrayList<>();
         for (String entry : expandedClassPath()) {
             Path p = Path.of(entry);
-            if (Files.isDirectory(p.resolve("textgen/ui"))) {
-                Path copy = dir.resolve("classes-without-ui-" + classpath.size());
+            if (Files.isDirectory(p.resolve("textgen/" + pkg))) {
+                Path copy = dir.resolve("classes-without-" + pkg + "-" + classpath.size());
                 try (var files = Files.walk(p)) {
                     for (Path f : files.toList()) {
                         Path rel = p.relativize(f);
-                        if (rel.startsWith(Path.of("textgen", "ui"))) continue;
+                        if (rel.startsWith(Path.of("textgen", pkg))) continue;
                         if (Files.isDirectory(f)) Files.createDirectories(copy.resolve(rel.toString()));
                         else Files.copy(f, copy.resolve(rel.toString()));
                     }
@@ -199,13 +209,14 @@ class ProcessEndToEndTest {
             }
             classpath.add(entry);
         }
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                String.join(java.io.File.pathSeparator, classpath), "textgen.cli.Main", "train", "--corpus", "nope.txt", "--ui")
-                .directory(dir.toFile()).start();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                String.join(java.io.File.pathSeparator, classpath), "textgen.cli.Main", "train", "--corpus", "nope.txt"));
+        cmd.addAll(List.of(option));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, p.exitValue(), err);
-        assertEquals("textgen: " + textgen.train.TrainingUi.MISSING, err.strip());
+        assertEquals("textgen: " + message, err.strip());
     }
 
     /** This JVM's class path, the jars of a manifest-only jar (as surefire may start tests with) listed one by one. */

@@ -102,6 +102,24 @@ class SparkStepRunnerTest {
         }
     }
 
+    /** A corpus file the workers cannot open (here: deleted after the driver mapped it) is a one-line usage error naming it. */
+    @Test
+    void workersThatCannotReadTheCorpusAreAUsageError() throws Exception {
+        Path file = dir.resolve("gone.txt");
+        Files.writeString(file, "abcdefg hijk\n".repeat(300));
+        Corpus gone = Corpus.load(RunConfig.defaults().with("corpus.path", file.toString()).corpus());
+        RunConfig config = config(1);
+        try (SparkStepRunner spark = new SparkStepRunner(config, gone)) {
+            spark.train(network(config, false));
+            Files.delete(((textgen.corpus.EncodedTokens) gone.train()).file());
+            textgen.TextgenException e = assertThrows(textgen.TextgenException.class,
+                    () -> spark.steps(null, 0, 0, 1, true, new long[]{1}, new int[1][0]));
+            assertEquals(textgen.TextgenException.USAGE, e.exitCode());
+            assertTrue(e.getMessage().startsWith("Spark workers cannot read the encoded corpus file:"), e.getMessage());
+            assertTrue(e.getMessage().contains("training.spark.corpusDir"), e.getMessage());
+        }
+    }
+
     @Test
     void roundsOfAdamStepsArePureFunctionsOfTheirInputs() {
         RunConfig config = config(3);
