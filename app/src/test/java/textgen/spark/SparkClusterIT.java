@@ -184,7 +184,13 @@ class SparkClusterIT {
         double uniform = Math.log(ca.vocabulary().size());
         assertTrue(ca.state().bestValLoss() < uniform - 0.3, "training learned something: " + ca.state().bestValLoss() + " against " + uniform);
 
-        // the checkpoint samples and scores like one trained on one machine
+        // the checkpoint samples and scores like one trained on one machine with the same settings
+        List<String> alone = train(master, "one");
+        alone.subList(alone.indexOf("--spark"), alone.indexOf("--spark") + 2).clear();
+        Process one = start("one", env, alone);
+        assertEquals(0, finish(one, "one", 600), log("one"));
+        double single = Checkpoint.read(dir.resolve("one/latest.zip"), false).state().bestValLoss();
+        assertEquals(single, cb.state().bestValLoss(), 0.25, "validation loss on Spark against one machine: " + log("b"));
         Process s = start("sample", env, textgen("sample", "--model", "b", "--length", "50", "--seed", "1"));
         assertEquals(0, finish(s, "sample", 120), log("sample"));
         Process p = start("score", env, textgen("perplexity", "--model", "b", "--text", "text.txt", "--json"));

@@ -67,6 +67,11 @@ class SparkStepRunnerTest {
         return new BatchSource(corpus.train(), corpus.vocabulary().size(), tc.batchSize(), tc.tbpttLength(), tc.sampling(), tc.seed(), false);
     }
 
+    /** Bytes read through Hadoop's local (file://) filesystem in this JVM, where local[2]'s tasks run. */
+    private static long bytesRead() {
+        return org.apache.hadoop.fs.FileSystem.getStatistics("file", org.apache.hadoop.fs.LocalFileSystem.class).getBytesRead();
+    }
+
     private static double maxDiff(INDArray a, INDArray b) {
         return a.sub(b).amaxNumber().doubleValue();
     }
@@ -82,6 +87,7 @@ class SparkStepRunnerTest {
             single.train(one);
             spark.train(driver);
             for (StepRunner r : List.of(single, spark)) r.resetTrainingState();
+            long bytesBefore = bytesRead();
             for (int k = 0; k < 6; k++) {
                 // at k = 3 streams 1 (worker 0) and 6 (worker 1) restart from zero, as training.stateResetProbability does
                 int[][] resets = {k == 3 ? new int[]{1, 6} : new int[0]};
@@ -90,6 +96,10 @@ class SparkStepRunnerTest {
                 assertEquals(s1, s2, 1e-4 * s1, "minibatch " + k + ": the mean of the workers' losses is the whole minibatch's");
             }
             assertTrue(maxDiff(one.params(), init) > 1e-2, "training moved the parameters");
+            // each worker read its 4 streams' windows (T + 1 tokens each, 6 steps): bytes of the id area, not the corpus
+            long windows = 2L * 6 * 4 * (T + 1) * ((textgen.corpus.EncodedTokens) corpus.train()).width();
+            assertTrue(bytesRead() - bytesBefore <= windows + 2L * 6 * textgen.corpus.EncodedTokens.HEADER,
+                    "read " + (bytesRead() - bytesBefore) + " bytes, the windows are " + windows + " of " + corpus.train().size());
             assertTrue(maxDiff(one.params(), driver.params()) < 1e-5, "parameters after 6 steps differ by " + maxDiff(one.params(), driver.params()));
             Map<Integer, Map<String, INDArray>> a = single.trainingState(), b = spark.trainingState();
             assertEquals(a.keySet(), b.keySet());
