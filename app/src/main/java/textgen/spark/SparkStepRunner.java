@@ -63,8 +63,12 @@ final class SparkStepRunner implements StepRunner {
         this.steps = new long[workers];
         // before the trainer creates anything on disk: a master that cannot be reached is a usage error, with no run left behind
         this.context = start();
-        SparkCluster.awaitExecutor(context, tc.sparkMaster(), tc.sparkExecutorTimeoutSeconds());
-        if (tc.sparkCorpusDir() != null && !tc.sparkCorpusDir().isBlank()) corpusUri = SparkCluster.publish(corpusFile, tc.sparkCorpusDir());
+        try {
+            if (tc.sparkCorpusDir() != null && !tc.sparkCorpusDir().isBlank()) corpusUri = SparkCluster.publish(corpusFile, tc.sparkCorpusDir());
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     @Override
@@ -90,11 +94,14 @@ final class SparkStepRunner implements StepRunner {
             if (!jars.isEmpty()) conf.set("spark.jars", String.join(",", jars));
         }
         SparkCluster.checkReachable(tc.sparkMaster());
+        JavaSparkContext started;
         try {
-            return new JavaSparkContext(conf);
+            started = new JavaSparkContext(conf);
         } catch (Exception e) { // SparkException (checked, undeclared): a master URL Spark cannot parse
             throw TextgenException.usage("cannot start Spark on training.spark.master " + tc.sparkMaster() + ": " + TextgenException.oneLine(e), e);
         }
+        SparkCluster.awaitExecutor(started, tc.sparkMaster(), tc.sparkExecutorTimeoutSeconds()); // stops it when it gives up
+        return started;
     }
 
     @Override
