@@ -26,6 +26,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
  *
  * <p>Over 300 lines because its two implementations (the kernels and DL4J's {@code rnnTimeStep}) and the per-cell
  * state they carry are one contract, chosen in {@link #of}; splitting them would expose the kernels' state types.
+ * {@link #warmUp} runs the kernels' implementation on a model of its own, so it lives with it.
  */
 public abstract class Predictor {
     final int vocab;

@@ -6,7 +6,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import textgen.TextgenException;
 import textgen.config.ConfigLoader;
 import textgen.config.RunConfig;
@@ -15,10 +14,10 @@ import textgen.corpus.Corpus;
 import textgen.corpus.EncodedTokens;
 import textgen.model.CarriedStateNetwork;
 import textgen.train.StepRunner;
+import textgen.train.StreamStates;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -132,7 +131,7 @@ final class SparkStepRunner implements StepRunner {
                 stateView == null ? new float[0] : stateView.toFloatVector(), configYaml, corpusUri, first, end, vocabSize, workers,
                 epoch, k0, n, carry, seeds);
         List<Round.Part> parts = new ArrayList<>();
-        for (int i = 0; i < workers; i++) parts.add(new Round.Part(i, localRows(resets, i), carry ? Round.State.of(slice(carried, i)) : List.of()));
+        for (int i = 0; i < workers; i++) parts.add(new Round.Part(i, localRows(resets, i), carry ? Round.State.of(StreamStates.rows(carried, (long) i * rows, (long) (i + 1) * rows, (long) workers * rows)) : List.of()));
         Broadcast<Round> b = context.broadcast(round);
         long t1 = System.nanoTime();
         List<Round.Result> results;
@@ -148,7 +147,8 @@ final class SparkStepRunner implements StepRunner {
         net.setParams(Nd4j.createFromArray(mean(byWorker, Round.Result::params)).reshape(1, round.params().length));
         if (stateView != null) stateView.assign(Nd4j.createFromArray(mean(byWorker, Round.Result::updaterState)).reshape(stateView.shape()));
         net.getLayerWiseConfigurations().setIterationCount(byWorker[0].iterationCount());
-        if (carry) carried = join(byWorker);
+        if (carry) carried = byWorker[0].carried().isEmpty() ? Map.of()
+                : StreamStates.join(Arrays.stream(byWorker).map(r -> Round.State.toMap(r.carried())).toList());
         double[] scores = new double[n];
         for (Round.Result r : byWorker) {
             for (int j = 0; j < n; j++) scores[j] += r.scores()[j] / workers;
@@ -201,30 +201,6 @@ final class SparkStepRunner implements StepRunner {
         return out;
     }
 
-    /** Worker {@code w}'s rows of the carried state. */
-    private Map<Integer, Map<String, INDArray>> slice(Map<Integer, Map<String, INDArray>> state, int w) {
-        Map<Integer, Map<String, INDArray>> out = new HashMap<>();
-        state.forEach((layer, m) -> {
-            Map<String, INDArray> part = new HashMap<>();
-            m.forEach((key, a) -> part.put(key, a.get(NDArrayIndex.interval((long) w * rows, (long) (w + 1) * rows), NDArrayIndex.all()).dup()));
-            out.put(layer, part);
-        });
-        return out;
-    }
-
-    /** All streams' carried state from the workers' parts, in worker order. */
-    private static Map<Integer, Map<String, INDArray>> join(Round.Result[] results) {
-        if (results[0].carried().isEmpty()) return Map.of();
-        Map<Integer, Map<String, INDArray>> out = new HashMap<>();
-        List<Map<Integer, Map<String, INDArray>>> parts = Arrays.stream(results).map(r -> Round.State.toMap(r.carried())).toList();
-        parts.get(0).forEach((layer, m) -> {
-            Map<String, INDArray> joined = new HashMap<>();
-            for (String key : m.keySet()) joined.put(key, Nd4j.concat(0, parts.stream().map(p -> p.get(layer).get(key)).toArray(INDArray[]::new)));
-            out.put(layer, joined);
-        });
-        return out;
-    }
-
     @Override
     public void setLearningRate(double lr) {
         net.setLearningRate(lr);
@@ -249,22 +225,12 @@ final class SparkStepRunner implements StepRunner {
 
     @Override
     public Map<Integer, Map<String, INDArray>> trainingState() {
-        return copy(carried);
+        return StreamStates.copy(carried);
     }
 
     @Override
     public void restoreTrainingState(Map<Integer, Map<String, INDArray>> state) {
-        carried = copy(state);
-    }
-
-    private static Map<Integer, Map<String, INDArray>> copy(Map<Integer, Map<String, INDArray>> state) {
-        Map<Integer, Map<String, INDArray>> out = new HashMap<>();
-        state.forEach((layer, m) -> {
-            Map<String, INDArray> c = new HashMap<>();
-            m.forEach((k, a) -> c.put(k, a.dup()));
-            out.put(layer, c);
-        });
-        return out;
+        carried = StreamStates.copy(state);
     }
 
     @Override

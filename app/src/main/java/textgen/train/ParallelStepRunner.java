@@ -2,14 +2,11 @@ package textgen.train;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import textgen.corpus.BatchSource;
 import textgen.model.CarriedStateNetwork;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Future;
@@ -106,35 +103,15 @@ final class ParallelStepRunner implements StepRunner {
 
     @Override
     public Map<Integer, Map<String, INDArray>> trainingState() {
-        List<Map<Integer, Map<String, INDArray>>> parts = group().onEach(CarriedStateNetwork::trainingState);
-        Map<Integer, Map<String, INDArray>> all = new HashMap<>();
-        parts.get(0).forEach((layer, first) -> {
-            Map<String, INDArray> joined = new HashMap<>();
-            for (String key : first.keySet()) {
-                INDArray[] rows = parts.stream().map(p -> p.get(layer).get(key)).toArray(INDArray[]::new);
-                joined.put(key, Nd4j.concat(0, rows));
-            }
-            all.put(layer, joined);
-        });
-        return all;
+        return StreamStates.join(group().onEach(CarriedStateNetwork::trainingState));
     }
 
     @Override
     public void restoreTrainingState(Map<Integer, Map<String, INDArray>> state) {
         List<Future<Void>> done = new ArrayList<>();
         for (int i = 0; i < devices; i++) {
-            Map<Integer, Map<String, INDArray>> shard = new HashMap<>();
             long from = (long) i * shardRows;
-            state.forEach((layer, m) -> {
-                Map<String, INDArray> part = new HashMap<>();
-                m.forEach((key, a) -> {
-                    if (a.size(0) != (long) shardRows * devices) {
-                        throw new IllegalStateException("carried state of " + a.size(0) + " rows for " + shardRows * devices + " streams");
-                    }
-                    part.put(key, a.get(NDArrayIndex.interval(from, from + shardRows), NDArrayIndex.all()).dup());
-                });
-                shard.put(layer, part);
-            });
+            Map<Integer, Map<String, INDArray>> shard = StreamStates.rows(state, from, from + shardRows, (long) shardRows * devices);
             done.add(group().submit(i, net -> {
                 net.restoreTrainingState(shard);
                 return null;
