@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.schedule.ISchedule;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -57,6 +58,44 @@ public class CarriedStateNetwork extends MultiLayerNetwork {
 
     public CarriedStateNetwork(MultiLayerConfiguration conf) {
         super(conf);
+    }
+
+    /** DL4J's initialization, then, on the CPU, the {@link FusedAdamUpdater} in place of DL4J's when it applies. */
+    @Override
+    public void init(INDArray parameters, boolean cloneParametersArray) {
+        boolean first = !isInitCalled();
+        super.init(parameters, cloneParametersArray);
+        if (first) fuseUpdater();
+    }
+
+    private void fuseUpdater() {
+        if (FusedAdamUpdater.enabled()) FusedAdamUpdater.install(this);
+    }
+
+    // DL4J replaces the updater when a learning rate is set (NetworkUtils.refreshUpdater): fuse the new one again
+
+    @Override
+    public void setLearningRate(double newLr) {
+        super.setLearningRate(newLr);
+        fuseUpdater();
+    }
+
+    @Override
+    public void setLearningRate(ISchedule newLr) {
+        super.setLearningRate(newLr);
+        fuseUpdater();
+    }
+
+    @Override
+    public void setLearningRate(int layerNumber, double newLr) {
+        super.setLearningRate(layerNumber, newLr);
+        fuseUpdater();
+    }
+
+    @Override
+    public void setLearningRate(int layerNumber, ISchedule newLr) {
+        super.setLearningRate(layerNumber, newLr);
+        fuseUpdater();
     }
 
     /** One optimizer step on {@code ds}, starting from the state the previous call ended in. */

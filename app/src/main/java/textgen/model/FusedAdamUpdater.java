@@ -1,0 +1,142 @@
+package textgen.model;
+
+import org.deeplearning4j.nn.api.Trainable;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.MultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.regularization.Regularization;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * DL4J's updater for a network trained with Adam and element-wise clipping (textgen's networks), doing in one pass
+ * over the flat gradient, in Java, what {@link MultiLayerUpdater} does as a dozen ND4J operations per step: divide by
+ * the minibatch size, clip each layer's gradient to its threshold, then Adam (the gradient view then holds the update,
+ * which DL4J's step function subtracts from the parameters, as before). The updater state keeps DL4J's layout (per
+ * updater block, Adam's m then v), so checkpoints, resuming, parameter averaging and DL4J's own updater all read and
+ * continue the same state. On H200 L2 B32 T50 the stock updater took about a tenth of a training step.
+ *
+ * <p>The arithmetic is ND4J's, operation by operation, in float: g / batch; clip to [-t, t]; m = b1 m + g (1 - b1);
+ * v = b2 v + g g (1 - b2); update = m epsT / (sqrt(v) + eps) with epsT = lr sqrt(1 - b2^(i+1)) / (1 - b1^(i+1)).
+ * Anything else (another updater, regularization, other gradient normalization, an external gradient, a layer that
+ * must not be divided by the minibatch, arrays that are not dense host floats) goes to DL4J's implementation.
+ */
+final class FusedAdamUpdater extends MultiLayerUpdater {
+    /** A run of parameters with one clipping threshold inside one Adam block. */
+    private record Run(int start, int end, float clip, UpdaterBlock block, int m, int v) {
+    }
+
+    private static final int CHUNK = 2048;
+
+    private final List<Run> runs;
+
+    private FusedAdamUpdater(MultiLayerNetwork network, INDArray state, List<Run> runs) {
+        super(network, state);
+        this.runs = runs;
+    }
+
+    /** Whether the CPU training path uses this updater ({@code -Dtextgen.updater=dl4j} keeps DL4J's). */
+    static boolean enabled() {
+        return "cpu".equals(Backend.configuredBackend()) && !"dl4j".equals(System.getProperty("textgen.updater"));
+    }
+
+    /**
+     * Puts a fused updater in place of {@code network}'s (keeping its state) when every parameter qualifies; returns
+     * whether it did.
+     */
+    static boolean install(MultiLayerNetwork network) {
+        if (!(network.getUpdater(true) instanceof MultiLayerUpdater stock)) return false;
+        if (stock instanceof FusedAdamUpdater) return true;
+        INDArray state = stock.getStateViewArray();
+        if (state == null || NdCopy.dense(state) == null || NdCopy.dense(network.params()) == null
+                || NdCopy.dense(network.getGradientsViewArray()) == null) {
+            return false;
+        }
+        List<Run> runs = new ArrayList<>();
+        int expected = 0;
+        for (UpdaterBlock ub : stock.getUpdaterBlocks()) {
+            if (!(ub.getGradientUpdater().getConfig() instanceof Adam adam) || adam.getClass() != Adam.class) return false;
+            int len = ub.getParamOffsetEnd() - ub.getParamOffsetStart();
+            if (ub.getUpdaterViewOffsetEnd() - ub.getUpdaterViewOffsetStart() != 2 * len) return false;
+            for (UpdaterBlock.ParamState p : ub.getLayersAndVariablesInBlock()) {
+                Trainable layer = p.getLayer();
+                List<Regularization> reg = layer.getConfig().getRegularizationByParam(p.getParamName());
+                if (reg != null && !reg.isEmpty()) return false;
+                if (!layer.updaterDivideByMinibatch(p.getParamName())) return false;
+                GradientNormalization norm = layer.getConfig().getGradientNormalization();
+                float clip;
+                if (norm == null || norm == GradientNormalization.None) clip = Float.NaN;
+                else if (norm == GradientNormalization.ClipElementWiseAbsoluteValue) clip = (float) layer.getConfig().getGradientNormalizationThreshold();
+                else return false;
+                if (p.getParamOffsetStart() != expected) return false;
+                int inBlock = p.getParamOffsetStart() - ub.getParamOffsetStart();
+                runs.add(new Run(p.getParamOffsetStart(), p.getParamOffsetEnd(), clip, ub,
+                        ub.getUpdaterViewOffsetStart() + inBlock, ub.getUpdaterViewOffsetStart() + len + inBlock));
+                expected = p.getParamOffsetEnd();
+            }
+        }
+        if (expected != network.numParams()) return false;
+        network.setUpdater(new FusedAdamUpdater(network, state, runs));
+        return true;
+    }
+
+    @Override
+    public synchronized void update(Gradient gradient, int iteration, int epoch, int batchSize, LayerWorkspaceMgr workspaceMgr) {
+        FloatBuffer g = sameMemory(gradient.gradient(), getFlattenedGradientsView()) ? NdCopy.dense(getFlattenedGradientsView()) : null;
+        FloatBuffer state = NdCopy.dense(getStateViewArray());
+        if (g == null || state == null || !network.conf().isMiniBatch()) {
+            super.update(gradient, iteration, epoch, batchSize, workspaceMgr);
+            return;
+        }
+        final float batch = batchSize;
+        for (Run r : runs) {
+            Adam adam = (Adam) r.block.getGradientUpdater().getConfig();
+            float lr = (float) adam.getLearningRate(iteration, epoch);
+            float b1 = (float) adam.getBeta1(), b2 = (float) adam.getBeta2(), eps = (float) adam.getEpsilon();
+            float b1t = (float) Math.pow(b1, iteration + 1), b2t = (float) Math.pow(b2, iteration + 1);
+            float epsT = (float) (lr * (float) Math.sqrt(1.0 - b2t) / (1.0 - b1t));
+            if (Float.isNaN(epsT) || Float.isInfinite(epsT) || epsT == 0) epsT = eps;
+            final float stepScale = epsT;
+            CpuKernels.inHalves(r.end - r.start, 1, (i0, i1) -> run(g, state, r, batch, b1, b2, eps, stepScale, r.start + i0, r.start + i1));
+        }
+    }
+
+    /**
+     * Whether the gradient DL4J passes is the network's own gradient view (a reshape of it, in M2.1, which DL4J
+     * then treats as an "external" gradient): clipping works on the layers' views, so the fused pass needs them to be
+     * the same memory.
+     */
+    private static boolean sameMemory(INDArray a, INDArray b) {
+        return a == b || a.length() == b.length() && a.data().address() == b.data().address() && a.offset() == b.offset();
+    }
+
+    /** Parameters [p0, p1) of run {@code r}, in chunks copied to the heap (loops over direct buffers do not vectorize). */
+    private static void run(FloatBuffer g, FloatBuffer state, Run r, float batch, float b1, float b2, float eps, float epsT, int p0, int p1) {
+        float[] gs = new float[CHUNK], ms = new float[CHUNK], vs = new float[CHUNK];
+        final float lo = -r.clip, hi = r.clip, c1 = 1 - b1, c2 = 1 - b2;
+        final boolean clip = !Float.isNaN(r.clip);
+        for (int p = p0; p < p1; p += CHUNK) {
+            int n = Math.min(CHUNK, p1 - p), m = r.m + (p - r.start), v = r.v + (p - r.start);
+            g.get(p, gs, 0, n);
+            state.get(m, ms, 0, n);
+            state.get(v, vs, 0, n);
+            for (int i = 0; i < n; i++) gs[i] = gs[i] / batch;
+            if (clip) {
+                for (int i = 0; i < n; i++) gs[i] = gs[i] > hi ? hi : (gs[i] < lo ? lo : gs[i]);
+            }
+            for (int i = 0; i < n; i++) ms[i] = b1 * ms[i] + gs[i] * c1;
+            for (int i = 0; i < n; i++) vs[i] = b2 * vs[i] + gs[i] * gs[i] * c2;
+            for (int i = 0; i < n; i++) gs[i] = (ms[i] * epsT) / ((float) Math.sqrt(vs[i]) + eps);
+            g.put(p, gs, 0, n);
+            state.put(m, ms, 0, n);
+            state.put(v, vs, 0, n);
+        }
+    }
+}
