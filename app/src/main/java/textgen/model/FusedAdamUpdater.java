@@ -36,6 +36,7 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
     private static final int CHUNK = 2048;
 
     private final List<Run> runs;
+    private long fusedSteps;
 
     private FusedAdamUpdater(MultiLayerNetwork network, INDArray state, List<Run> runs) {
         super(network, state);
@@ -95,6 +96,7 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
             super.update(gradient, iteration, epoch, batchSize, workspaceMgr);
             return;
         }
+        fusedSteps++;
         final float batch = batchSize;
         for (Run r : runs) {
             Adam adam = (Adam) r.block.getGradientUpdater().getConfig();
@@ -106,6 +108,11 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
             final float stepScale = epsT;
             CpuKernels.inHalves(r.end - r.start, 1, (i0, i1) -> run(g, state, r, batch, b1, b2, eps, stepScale, r.start + i0, r.start + i1));
         }
+    }
+
+    /** Steps this updater did itself (not through DL4J's): for tests. */
+    long fusedSteps() {
+        return fusedSteps;
     }
 
     /**
