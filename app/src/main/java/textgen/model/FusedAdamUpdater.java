@@ -136,7 +136,8 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
             state.get(v, vs, 0, n);
             for (int i = 0; i < n; i++) gs[i] = gs[i] / batch;
             if (clip) {
-                for (int i = 0; i < n; i++) gs[i] = gs[i] > hi ? hi : (gs[i] < lo ? lo : gs[i]);
+                // ND4J's clipbyvalue is x > hi ? hi : x < lo ? lo : x; min/max give the same floats (NaN too) and vectorize
+                for (int i = 0; i < n; i++) gs[i] = Math.max(lo, Math.min(hi, gs[i]));
             }
             for (int i = 0; i < n; i++) ms[i] = b1 * ms[i] + gs[i] * c1;
             for (int i = 0; i < n; i++) vs[i] = b2 * vs[i] + gs[i] * gs[i] * c2;
