@@ -7,9 +7,12 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.updater.MultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -36,11 +39,15 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
     private static final int CHUNK = 2048;
 
     private final List<Run> runs;
+    private final int total;
     private long fusedSteps;
+    private int powersAt = -1;
+    private float[] powers = new float[4];
 
     private FusedAdamUpdater(MultiLayerNetwork network, INDArray state, List<Run> runs) {
         super(network, state);
         this.runs = runs;
+        this.total = runs.isEmpty() ? 0 : runs.get(runs.size() - 1).end;
     }
 
     /** Whether the CPU training path uses this updater ({@code -Dtextgen.updater=dl4j} keeps DL4J's). */
@@ -98,16 +105,39 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
         }
         fusedSteps++;
         final float batch = batchSize;
-        for (Run r : runs) {
-            Adam adam = (Adam) r.block.getGradientUpdater().getConfig();
-            float lr = (float) adam.getLearningRate(iteration, epoch);
-            float b1 = (float) adam.getBeta1(), b2 = (float) adam.getBeta2(), eps = (float) adam.getEpsilon();
-            float b1t = (float) Math.pow(b1, iteration + 1), b2t = (float) Math.pow(b2, iteration + 1);
-            float epsT = (float) (lr * (float) Math.sqrt(1.0 - b2t) / (1.0 - b1t));
-            if (Float.isNaN(epsT) || Float.isInfinite(epsT) || epsT == 0) epsT = eps;
-            final float stepScale = epsT;
-            CpuKernels.inHalves(r.end - r.start, 1, (i0, i1) -> run(g, state, r, batch, b1, b2, eps, stepScale, r.start + i0, r.start + i1));
+        final int n = runs.size();
+        final float[][] k = new float[n][];
+        for (int i = 0; i < n; i++) k[i] = scalars((Adam) runs.get(i).block.getGradientUpdater().getConfig(), iteration, epoch);
+        CpuKernels.inHalves(total, 1, (p0, p1) -> {
+            for (int i = 0; i < n; i++) {
+                Run r = runs.get(i);
+                int a = Math.max(p0, r.start), b = Math.min(p1, r.end);
+                if (a < b) run(g, state, r, batch, k[i], a, b);
+            }
+        });
+    }
+
+    /**
+     * Adam's scalars for one step, as ND4J's adam_updater computes them in float: {b1, b2, eps, epsT} with
+     * epsT = lr sqrt(1 - b2^(t+1)) / (1 - b1^(t+1)) (eps when that is not finite or zero). The powers come from
+     * ND4J's own pow (its powf), which a Java pow does not always match in the last bit; they are kept for the step.
+     */
+    private float[] scalars(Adam adam, int iteration, int epoch) {
+        float lr = (float) adam.getLearningRate(iteration, epoch);
+        float b1 = (float) adam.getBeta1(), b2 = (float) adam.getBeta2(), eps = (float) adam.getEpsilon();
+        if (iteration != powersAt || b1 != powers[0] || b2 != powers[1]) {
+            float t = (float) iteration + 1;
+            powers = new float[]{b1, b2, nd4jPow(b1, t), nd4jPow(b2, t)};
+            powersAt = iteration;
         }
+        float b1t = powers[2], b2t = powers[3];
+        float epsT = (float) (lr * (float) Math.sqrt((float) (1.0 - b2t)) / (1.0 - b1t));
+        if (Float.isNaN(epsT) || Float.isInfinite(epsT) || epsT == 0) epsT = eps;
+        return new float[]{b1, b2, eps, epsT};
+    }
+
+    private static float nd4jPow(float base, float exponent) {
+        return Transforms.pow(Nd4j.scalar(DataType.FLOAT, base), exponent, false).getFloat(0);
     }
 
     /** Steps this updater did itself (not through DL4J's): for tests. */
@@ -125,7 +155,8 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
     }
 
     /** Parameters [p0, p1) of run {@code r}, in chunks copied to the heap (loops over direct buffers do not vectorize). */
-    private static void run(FloatBuffer g, FloatBuffer state, Run r, float batch, float b1, float b2, float eps, float epsT, int p0, int p1) {
+    private static void run(FloatBuffer g, FloatBuffer state, Run r, float batch, float[] k, int p0, int p1) {
+        final float b1 = k[0], b2 = k[1], eps = k[2], epsT = k[3];
         float[] gs = new float[CHUNK], ms = new float[CHUNK], vs = new float[CHUNK];
         final float lo = -r.clip, hi = r.clip, c1 = 1 - b1, c2 = 1 - b2;
         final boolean clip = !Float.isNaN(r.clip);

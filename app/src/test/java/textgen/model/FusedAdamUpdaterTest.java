@@ -46,38 +46,44 @@ class FusedAdamUpdaterTest {
                 .with("training.gradientClip", clip).with("training.seed", 7).training();
     }
 
-    private static void assertSameSteps(double clip) {
+    private static void assertSameSteps(double clip, int layers, int hidden, int steps) {
         RunConfig.TrainingConfig tc = training(clip);
-        CarriedStateNetwork fused = NetworkFactory.create(TestModels.model(2, H), tc, V);
-        CarriedStateNetwork stock = withDl4jUpdater(() -> NetworkFactory.create(TestModels.model(2, H), tc, V));
+        CarriedStateNetwork fused = NetworkFactory.create(TestModels.model(layers, hidden), tc, V);
+        CarriedStateNetwork stock = withDl4jUpdater(() -> NetworkFactory.create(TestModels.model(layers, hidden), tc, V));
         assertInstanceOf(FusedAdamUpdater.class, fused.getUpdater());
         assertSame(MultiLayerUpdater.class, stock.getUpdater().getClass());
         assertArrayEquals(stock.params().toFloatVector(), fused.params().toFloatVector());
 
         BatchSource src = new BatchSource(TestModels.randomIds(400, V, 11), V, B, T, RunConfig.Sampling.CONSECUTIVE, 1);
-        for (int i = 0; i < 8; i++) {
-            if (i == 4) {
+        for (int i = 0; i < steps; i++) {
+            if (i == steps / 2) {
                 fused.setLearningRate(0.03);
                 stock.setLearningRate(0.03);
             }
-            DataSet ds = src.batch(0, i);
+            DataSet ds = src.batch(0, i % src.batchesPerEpoch());
             fused.fitCarryingState(ds);
             stock.fitCarryingState(ds);
         }
         FusedAdamUpdater u = assertInstanceOf(FusedAdamUpdater.class, fused.getUpdater(), "fused again after setLearningRate");
-        assertTrue(u.fusedSteps() >= 4, "the fused pass ran, not DL4J's: " + u.fusedSteps());
+        assertTrue(u.fusedSteps() >= steps / 2, "the fused pass ran, not DL4J's: " + u.fusedSteps());
         assertArrayEquals(stock.params().toFloatVector(), fused.params().toFloatVector(), "parameters");
         assertArrayEquals(stock.getUpdater().getStateViewArray().toFloatVector(), fused.getUpdater().getStateViewArray().toFloatVector(), "Adam state");
     }
 
     @Test
     void sameParametersAndStateAsDl4jWithClipping() {
-        assertSameSteps(0.02); // small enough that most gradients are clipped
+        assertSameSteps(0.02, 2, H, 8); // small enough that most gradients are clipped
+    }
+
+    @Test
+    void sameParametersAndStateAsDl4jOverManySteps() {
+        // Adam's bias correction takes powers of beta1 and beta2 of the iteration: they must be ND4J's at every one
+        assertSameSteps(0.02, 1, 3, 300);
     }
 
     @Test
     void sameParametersAndStateAsDl4jWithoutClipping() {
-        assertSameSteps(0);
+        assertSameSteps(0, 2, H, 8);
     }
 
     @Test
