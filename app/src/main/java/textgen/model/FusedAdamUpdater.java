@@ -44,10 +44,11 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
     private int powersAt = -1;
     private float[] powers = new float[4];
 
-    private FusedAdamUpdater(MultiLayerNetwork network, INDArray state, List<Run> runs) {
+    /** Over {@code state}, DL4J's layout; {@link #runs} is null when some parameter needs DL4J's updater. */
+    private FusedAdamUpdater(MultiLayerNetwork network, INDArray state) {
         super(network, state);
-        this.runs = runs;
-        this.total = runs.isEmpty() ? 0 : runs.get(runs.size() - 1).end;
+        this.runs = plan();
+        this.total = runs == null || runs.isEmpty() ? 0 : runs.get(runs.size() - 1).end;
     }
 
     /** Whether the CPU training path uses this updater ({@code -Dtextgen.updater=dl4j} keeps DL4J's). */
@@ -56,8 +57,8 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
     }
 
     /**
-     * Puts a fused updater in place of {@code network}'s (keeping its state) when every parameter qualifies; returns
-     * whether it did.
+     * Puts a fused updater in place of {@code network}'s (over the same state) when every parameter qualifies;
+     * returns whether it did.
      */
     static boolean install(MultiLayerNetwork network) {
         if (!(network.getUpdater(true) instanceof MultiLayerUpdater stock)) return false;
@@ -67,32 +68,38 @@ final class FusedAdamUpdater extends MultiLayerUpdater {
                 || NdCopy.dense(network.getGradientsViewArray()) == null) {
             return false;
         }
-        List<Run> runs = new ArrayList<>();
+        FusedAdamUpdater fused = new FusedAdamUpdater(network, state);
+        if (fused.runs == null) return false;
+        network.setUpdater(fused);
+        return true;
+    }
+
+    /** This updater's blocks as runs of parameters, in order, or null when one needs something not implemented here. */
+    private List<Run> plan() {
+        List<Run> out = new ArrayList<>();
         int expected = 0;
-        for (UpdaterBlock ub : stock.getUpdaterBlocks()) {
-            if (!(ub.getGradientUpdater().getConfig() instanceof Adam adam) || adam.getClass() != Adam.class) return false;
+        for (UpdaterBlock ub : getUpdaterBlocks()) {
+            if (!(ub.getGradientUpdater().getConfig() instanceof Adam adam) || adam.getClass() != Adam.class) return null;
             int len = ub.getParamOffsetEnd() - ub.getParamOffsetStart();
-            if (ub.getUpdaterViewOffsetEnd() - ub.getUpdaterViewOffsetStart() != 2 * len) return false;
+            if (ub.getUpdaterViewOffsetEnd() - ub.getUpdaterViewOffsetStart() != 2 * len) return null;
             for (UpdaterBlock.ParamState p : ub.getLayersAndVariablesInBlock()) {
                 Trainable layer = p.getLayer();
                 List<Regularization> reg = layer.getConfig().getRegularizationByParam(p.getParamName());
-                if (reg != null && !reg.isEmpty()) return false;
-                if (!layer.updaterDivideByMinibatch(p.getParamName())) return false;
+                if (reg != null && !reg.isEmpty()) return null;
+                if (!layer.updaterDivideByMinibatch(p.getParamName())) return null;
                 GradientNormalization norm = layer.getConfig().getGradientNormalization();
                 float clip;
                 if (norm == null || norm == GradientNormalization.None) clip = Float.NaN;
                 else if (norm == GradientNormalization.ClipElementWiseAbsoluteValue) clip = (float) layer.getConfig().getGradientNormalizationThreshold();
-                else return false;
-                if (p.getParamOffsetStart() != expected) return false;
+                else return null;
+                if (p.getParamOffsetStart() != expected) return null;
                 int inBlock = p.getParamOffsetStart() - ub.getParamOffsetStart();
-                runs.add(new Run(p.getParamOffsetStart(), p.getParamOffsetEnd(), clip, ub,
+                out.add(new Run(p.getParamOffsetStart(), p.getParamOffsetEnd(), clip, ub,
                         ub.getUpdaterViewOffsetStart() + inBlock, ub.getUpdaterViewOffsetStart() + len + inBlock));
                 expected = p.getParamOffsetEnd();
             }
         }
-        if (expected != network.numParams()) return false;
-        network.setUpdater(new FusedAdamUpdater(network, state, runs));
-        return true;
+        return expected == network.numParams() ? out : null;
     }
 
     @Override

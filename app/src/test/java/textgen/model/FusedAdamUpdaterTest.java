@@ -99,26 +99,27 @@ class FusedAdamUpdaterTest {
         assertFalse(java.util.Arrays.equals(a.params().toFloatVector(), b.params().toFloatVector()));
     }
 
-    private static MultiLayerConfiguration plain(IUpdater updater, double l2) {
+    private static MultiLayerConfiguration plain(IUpdater updater, double l2, GradientNormalization norm) {
         return new NeuralNetConfiguration.Builder().seed(1).dataType(DataType.FLOAT).updater(updater).l2(l2)
-                .gradientNormalization(GradientNormalization.ClipL2PerLayer).gradientNormalizationThreshold(1)
+                .gradientNormalization(norm).gradientNormalizationThreshold(1)
                 .list()
                 .layer(new LSTM.Builder().nIn(V).nOut(H).activation(Activation.TANH).build())
                 .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(H).nOut(V).activation(Activation.SOFTMAX).build())
                 .backpropType(BackpropType.TruncatedBPTT).tBPTTLength(T).build();
     }
 
+    private static Class<?> updaterOf(MultiLayerConfiguration conf) {
+        CarriedStateNetwork net = new CarriedStateNetwork(conf);
+        net.init();
+        return net.getUpdater().getClass();
+    }
+
     @Test
     void standsAsideForWhatItDoesNotImplement() {
-        for (MultiLayerConfiguration conf : new MultiLayerConfiguration[]{plain(new Adam(0.01), 1e-4), plain(new Nesterovs(0.01), 0)}) {
-            CarriedStateNetwork net = new CarriedStateNetwork(conf);
-            net.init();
-            assertSame(MultiLayerUpdater.class, net.getUpdater().getClass());
-        }
-        // L2 norm clipping alone is not implemented either
-        MultiLayerConfiguration clipL2 = plain(new Adam(0.01), 0);
-        CarriedStateNetwork net = new CarriedStateNetwork(clipL2);
-        net.init();
-        assertSame(MultiLayerUpdater.class, net.getUpdater().getClass());
+        GradientNormalization clip = GradientNormalization.ClipElementWiseAbsoluteValue;
+        assertSame(FusedAdamUpdater.class, updaterOf(plain(new Adam(0.01), 0, clip)), "the control: fused");
+        assertSame(MultiLayerUpdater.class, updaterOf(plain(new Adam(0.01), 1e-4, clip)), "L2 regularization");
+        assertSame(MultiLayerUpdater.class, updaterOf(plain(new Nesterovs(0.01), 0, clip)), "another updater");
+        assertSame(MultiLayerUpdater.class, updaterOf(plain(new Adam(0.01), 0, GradientNormalization.ClipL2PerLayer)), "L2 norm clipping");
     }
 }
