@@ -92,7 +92,10 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
     private record KernelPass(GruKernel k, int batch, int steps, DataType dataType) implements Pass {
         @Override
         public INDArray output(LayerWorkspaceMgr mgr) {
-            return NdCopy.timeMajorArray(k.outputs(), batch, k.hiddenSize(), steps, dataType, ArrayType.ACTIVATIONS, mgr);
+            long t0 = StepProfile.start();
+            INDArray out = NdCopy.timeMajorArray(k.outputs(), batch, k.hiddenSize(), steps, dataType, ArrayType.ACTIVATIONS, mgr);
+            StepProfile.stop(StepProfile.Phase.COPIES, t0);
+            return out;
         }
 
         @Override
@@ -221,9 +224,11 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
      */
     private Pass kernelForward(INDArray h0, boolean training) {
         int batch = (int) input.size(0), steps = (int) input.size(2);
+        long t0 = StepProfile.start();
         loadParams(training);
         NdCopy.timeMajor(input, kernel.prepare(steps, batch));
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0));
+        StepProfile.stop(StepProfile.Phase.COPIES, t0);
         kernel.forward();
         Pass p = new KernelPass(kernel, batch, steps, dataType);
         trained = training ? p : null;
@@ -369,10 +374,13 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
     private Pair<Gradient, INDArray> kernelBackprop(KernelPass p, INDArray epsilon, LayerWorkspaceMgr mgr) {
         int batch = p.batch(), steps = p.steps(), nIn = (int) layerConf().getNIn(), hid = (int) layerConf().getNOut();
         // reused across steps, as FastLstmLayer's
+        long t0 = StepProfile.start();
         float[] dh = dhBuf = dhBuf != null && dhBuf.length >= steps * batch * hid ? dhBuf : new float[steps * batch * hid];
         NdCopy.timeMajor(epsilon).get(0, dh, 0, steps * batch * hid);
+        StepProfile.stop(StepProfile.Phase.COPIES, t0);
         // the first layer's input gradient, for one-hot input: DL4J drops it (an Embedding layer returns none either)
         FloatBuffer dx = p.k().backward(dh, !(getIndex() == 0 && p.k().oneHotInput()));
+        t0 = StepProfile.start();
         Gradient g = new DefaultGradient(gradientsFlattened);
         INDArray gw = gradientViews.get(INPUT_WEIGHT_KEY), grw = gradientViews.get(RECURRENT_WEIGHT_KEY);
         INDArray gb = gradientViews.get(BIAS_KEY), grb = gradientViews.get(RECURRENT_BIAS_KEY);
@@ -385,9 +393,9 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         g.gradientForVariable().put(BIAS_KEY, gb);
         g.gradientForVariable().put(RECURRENT_BIAS_KEY, grb);
         weightNoiseParams.clear();
-        if (dx == null) return new Pair<>(g, null);
-        INDArray epsOut = NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, mgr);
-        return new Pair<>(g, backpropDropOutIfPresent(epsOut));
+        INDArray epsOut = dx == null ? null : NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, mgr);
+        StepProfile.stop(StepProfile.Phase.COPIES, t0);
+        return new Pair<>(g, epsOut == null ? null : backpropDropOutIfPresent(epsOut));
     }
 
     private static void writeBias(INDArray view, float[] values) {
