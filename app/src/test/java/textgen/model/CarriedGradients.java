@@ -2,8 +2,8 @@ package textgen.model;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import textgen.train.StreamStates;
 
-import java.util.HashMap;
 import java.util.Map;
 
 /** Gradients and scores of a network from a given carried state (null: zeros), for finite-difference checks. */
@@ -14,7 +14,7 @@ final class CarriedGradients {
     /** The gradient (summed over the minibatch, as DL4J returns it) of {@code ds} starting from {@code state}. */
     static INDArray gradientFrom(CarriedStateNetwork net, Map<Integer, Map<String, INDArray>> state, DataSet ds) {
         if (state == null) net.resetTrainingState();
-        else net.restoreTrainingState(copy(state));
+        else net.restoreTrainingState(StreamStates.copy(state));
         net.setInput(ds.getFeatures());
         net.setLabels(ds.getLabels());
         net.computeGradientAndScore();
@@ -26,15 +26,5 @@ final class CarriedGradients {
         net.setParams(params);
         gradientFrom(net, state, ds);
         return net.score();
-    }
-
-    private static Map<Integer, Map<String, INDArray>> copy(Map<Integer, Map<String, INDArray>> state) {
-        Map<Integer, Map<String, INDArray>> c = new HashMap<>();
-        state.forEach((l, m) -> {
-            Map<String, INDArray> mc = new HashMap<>();
-            m.forEach((k, v) -> mc.put(k, v.dup()));
-            c.put(l, mc);
-        });
-        return c;
     }
 }
