@@ -8,7 +8,7 @@ import java.nio.FloatBuffer;
 
 /**
  * What textgen's CPU kernels ({@link LstmKernel}, {@link GruKernel}, the output layer, {@link Predictor}) share: direct
- * float buffers for OpenBLAS (allocated, reused, viewed), the thread setting, splitting a step's rows over two cores, and branch-free tanh/sigmoid that C2 turns
+ * float buffers for the BLAS (allocated, reused, viewed), the thread setting, splitting a step's rows over two cores, and branch-free tanh/sigmoid that C2 turns
  * into vector code.
  */
 final class CpuKernels {
@@ -39,7 +39,7 @@ final class CpuKernels {
         return out;
     }
 
-    /** A view of {@code buf} from {@code offset} on (an OpenBLAS operand starts at a buffer's position). */
+    /** A view of {@code buf} from {@code offset} on (a BLAS operand starts at a buffer's position). */
     static FloatBuffer at(FloatBuffer buf, int offset) {
         return buf.duplicate().position(offset).slice();
     }
@@ -65,7 +65,7 @@ final class CpuKernels {
     }
 
     /**
-     * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}. The kernel's GEMMs run on OpenBLAS with
+     * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}. The kernel's GEMMs run on {@link Blas} with
      * that many threads and the gate arithmetic in two halves, one on a pool thread. On 2 cores this ran the kernel
      * 1.6-2x faster than one thread for both (H200 B32 T50 and H512 B64 T100). ND4J's own operations use its OpenMP
      * threads (the launcher keeps them at one), but its initialization sets this same OpenBLAS library's thread
@@ -81,6 +81,10 @@ final class CpuKernels {
     static {
         org.nd4j.linalg.factory.Nd4j.getBackend();
         openblas_nolapack.blas_set_num_threads(THREADS);
+    }
+
+    /** Runs the set-up above (once). */
+    static void init() {
     }
 
     /** The logistic function, as 1/2 + tanh(v/2)/2 (absolute error below 3e-7). */

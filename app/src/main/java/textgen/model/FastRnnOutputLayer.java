@@ -1,6 +1,5 @@
 package textgen.model;
 
-import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -19,9 +18,6 @@ import org.nd4j.common.primitives.Pair;
 
 import java.nio.FloatBuffer;
 
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 
 /**
  * DL4J's {@code RnnOutputLayer} whose training step, for the softmax + cross-entropy output textgen builds, is one
@@ -75,7 +71,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         float[] bias = NdCopy.read(getParam(DefaultParamInitializer.BIAS_KEY));
         for (int r = 0; r < rows; r++) z.put(r * vocab, bias);
         t0 = StepProfile.start();
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, vocab, hid, 1f, x, hid, w, hid, 1f, z, vocab);
+        Blas.CPU.sgemm(false, true, rows, vocab, hid, 1f, x, hid, w, hid, 1f, z, vocab);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
         t0 = StepProfile.start();
         Nd4j.exec(new SoftMax(zArr, zArr, 1));
@@ -101,7 +97,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         boolean direct = dw != null && dwView.ordering() == 'f';
         if (!direct) dw = CpuKernels.alloc((long) vocab * hid);
         t0 = StepProfile.start();
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, vocab, hid, rows, 1f, z, vocab, x, hid, 0f, dw, hid);
+        Blas.CPU.sgemm(true, false, vocab, hid, rows, 1f, z, vocab, x, hid, 0f, dw, hid);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
         if (!direct) NdCopy.writeTransposed(dwView, dw, vocab, hid);
         g.gradientForVariable().put(DefaultParamInitializer.WEIGHT_KEY, dwView);
@@ -112,7 +108,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         }
         if (dbBuf == null || dbBuf.capacity() < vocab) dbBuf = CpuKernels.alloc(vocab);
         t0 = StepProfile.start();
-        openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, vocab, 1f, z, vocab, ones, 1, 0f, dbBuf, 1);
+        Blas.CPU.sgemv(true, rows, vocab, 1f, z, vocab, ones, 0f, dbBuf);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
         INDArray dbView = gradientViews.get(DefaultParamInitializer.BIAS_KEY);
         NdCopy.put(dbView, dbBuf);
@@ -123,7 +119,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         FloatBuffer eps = NdCopy.dense(tbh);
         if (eps == null) eps = CpuKernels.alloc((long) rows * hid); // DOUBLE networks (gradient checks): computed in float
         t0 = StepProfile.start();
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hid, vocab, 1f, z, vocab, w, hid, 0f, eps, hid);
+        Blas.CPU.sgemm(false, false, rows, hid, vocab, 1f, z, vocab, w, hid, 0f, eps, hid);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
         if (tbh.dataType() != DataType.FLOAT) NdCopy.put(tbh, eps);
         INDArray epsilon3d = tbh.permute(1, 2, 0);

@@ -1,20 +1,15 @@
 package textgen.model;
 
-import org.bytedeco.openblas.global.openblas_nolapack;
-
 import java.nio.FloatBuffer;
 
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 import static textgen.model.CpuKernels.at;
 import static textgen.model.CpuKernels.ensure;
 
 /**
  * The {@link GRU} (PyTorch's formulation: r, z, n gates; n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
- * h' = n + z (h - n)) over a segment, in plain Java with OpenBLAS on direct buffers, in the manner of
+ * h' = n + z (h - n)) over a segment, in plain Java with {@link Blas} on direct buffers, in the manner of
  * {@link LstmKernel}: one GEMM projects the input of every step onto rows holding the input bias b; one GEMM (a GEMV
- * at batch 1) per step computes the recurrent side h RW + rb into a buffer of its own, since the n gate needs
+ * at batch 1; RW packed once per pass) per step computes the recurrent side h RW + rb into a buffer of its own, since the n gate needs
  * r * (its n block) apart from the input side; gate arithmetic is Java on one array per gate; backward gets every
  * weight gradient with one GEMM and each bias gradient with one GEMV. The forward pass keeps what backward needs.
  *
@@ -49,6 +44,8 @@ final class GruKernel {
     // One step, [B*H] each: h (updated in place), the recurrent r and z blocks, and backward temporaries.
     private float[] hStep, ghr, ghz, dh, dhRec, dr, dz, dn, dnr;
     private FloatBuffer dhNext, dx, ones, dbBuf;
+    /** RW as the per-step products of the current pass use it: forward (h RW) and backward (dgh RW^T). */
+    private Blas.Packed rwForward, rwBackward;
 
     GruKernel(int nIn, int hidden) {
         this.nIn = nIn;
@@ -144,9 +141,15 @@ final class GruKernel {
             for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
             gemm(rows, nIn, x, wT, gx);
         }
+        if (b > 1) rwForward = pack(rwForward, true, g3, h);
         for (int s = 0; s < t; s++) {
             for (int r = 0; r < b; r++) gh.put(r * g3, rbias);
-            gemm(b, h, at(hs, s * b * h), rwT, gh);
+            if (b == 1) gemm(1, h, at(hs, s * h), rwT, gh);
+            else {
+                long t0 = StepProfile.start();
+                Blas.CPU.compute(rwForward, at(hs, s * b * h), h, 1f, gh, g3);
+                StepProfile.stop(StepProfile.Phase.GEMM, t0);
+            }
             final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
             long t0 = StepProfile.start();
             CpuKernels.inHalves(b, h, (r0, r1) -> gatesForward(step, gxOff, hOff, r0, r1));
@@ -160,9 +163,17 @@ final class GruKernel {
      */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
         long t0 = StepProfile.start();
-        if (rows == 1) openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, g3, k, 1f, mT, k, in, 1, 1f, out, 1);
-        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g3, k, 1f, in, k, mT, k, 1f, out, g3);
+        if (rows == 1) Blas.CPU.sgemv(false, g3, k, 1f, mT, k, in, 1f, out);
+        else Blas.CPU.sgemm(false, true, rows, g3, k, 1f, in, k, mT, k, 1f, out, g3);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
+    }
+
+    /** RW^T packed for this pass's per-step products with b rows: {@code n} results, inner dimension {@code k}. */
+    private Blas.Packed pack(Blas.Packed reuse, boolean trans, int n, int k) {
+        long t0 = StepProfile.start();
+        Blas.Packed p = Blas.CPU.pack(reuse, trans, b, n, k, rwT, h);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        return p;
     }
 
     /** Copies gate block {@code q} of rows [r0, r1) of a [., 3H] buffer at {@code off} into {@code dst}, or back ({@code toBuf}). */
@@ -216,6 +227,7 @@ final class GruKernel {
         dnr = ensure(dnr, n);
         // hPrev of each step, read from hs per step: hStep holds h_T, which backward no longer needs
         java.util.Arrays.fill(dhRec, 0, n, 0f);
+        if (b > 1) rwBackward = pack(rwBackward, false, h, g3);
         for (int s = t - 1; s >= 0; s--) {
             final int off = s * n, gOff = s * b * g3, step = s;
             hs.get(off, hStep, 0, n);
@@ -226,7 +238,8 @@ final class GruKernel {
                 // dh_{s-1} = dh z + dgh_s RW^T (dhRec holds dh z)
                 t0 = StepProfile.start();
                 dhNext.put(0, dhRec, 0, n);
-                openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, g3, 1f, at(dgh, gOff), g3, rwT, h, 1f, dhNext, h);
+                if (b == 1) Blas.CPU.sgemv(true, g3, h, 1f, rwT, h, at(dgh, gOff), 1f, dhNext);
+                else Blas.CPU.compute(rwBackward, at(dgh, gOff), g3, 1f, dhNext, h);
                 dhNext.get(0, dhRec, 0, n);
                 StepProfile.stop(StepProfile.Phase.GEMM, t0);
             }
@@ -238,14 +251,14 @@ final class GruKernel {
             ones = CpuKernels.alloc(rows);
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
         }
-        openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, g3, 1f, gx, g3, ones, 1, 0f, dbBuf, 1);
+        Blas.CPU.sgemv(true, rows, g3, 1f, gx, g3, ones, 0f, dbBuf);
         dbBuf.get(0, db);
-        openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, g3, 1f, dgh, g3, ones, 1, 0f, dbBuf, 1);
+        Blas.CPU.sgemv(true, rows, g3, 1f, dgh, g3, ones, 0f, dbBuf);
         dbBuf.get(0, drb);
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, h, rows, 1f, dgh, g3, hs, h, 0f, dRWT, h);
+        Blas.CPU.sgemm(true, false, g3, h, rows, 1f, dgh, g3, hs, h, 0f, dRWT, h);
         if (oneHot.active()) oneHot.weightGradient(gx, rows, dWT);
-        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g3, nIn, rows, 1f, gx, g3, x, nIn, 0f, dWT, nIn);
-        if (inputGradient) openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g3, 1f, gx, g3, wT, nIn, 0f, dx, nIn);
+        else Blas.CPU.sgemm(true, false, g3, nIn, rows, 1f, gx, g3, x, nIn, 0f, dWT, nIn);
+        if (inputGradient) Blas.CPU.sgemm(false, false, rows, nIn, g3, 1f, gx, g3, wT, nIn, 0f, dx, nIn);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
         return inputGradient ? dx : null;
     }

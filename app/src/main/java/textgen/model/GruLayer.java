@@ -38,7 +38,7 @@ import static textgen.model.GruParamInitializer.RECURRENT_WEIGHT_KEY;
  * does; gradients do not flow into the carried state. The state key is DL4J's
  * {@code prevAct} (the hidden state h), so carried-state checkpoints hold it like an LSTM's.
  *
- * <p>On the CPU ({@link FastGru}) the same passes run on {@link GruKernel} (OpenBLAS and Java loops on host memory)
+ * <p>On the CPU ({@link FastGru}) the same passes run on {@link GruKernel} (MKL or OpenBLAS and Java loops on host memory)
  * instead of ND4J operations; state handling is the same for both.
  *
  * <p>Over 300 lines because the two ways of running the passes (ND4J operations and the kernel, behind {@code Pass})

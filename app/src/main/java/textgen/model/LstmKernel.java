@@ -1,20 +1,15 @@
 package textgen.model;
 
-import org.bytedeco.openblas.global.openblas_nolapack;
-
 import java.nio.FloatBuffer;
 
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 import static textgen.model.CpuKernels.at;
 import static textgen.model.CpuKernels.ensure;
 
 /**
  * The LSTM of DL4J's {@code LSTM} layer (no peepholes; gate columns in DL4J's order: block input a (tanh), forget f,
  * output o, input modulation g (sigmoid); c = f*c' + g*a, h = o*tanh(c)) over a whole sequence, in plain Java with
- * OpenBLAS on direct buffers: one GEMM projects the input of every time step (onto rows that already hold the bias),
- * one GEMM per step applies the recurrent weights, the gate arithmetic is Java, and backward computes all weight
+ * {@link Blas} on direct buffers: one GEMM projects the input of every time step (onto rows that already hold the bias),
+ * one GEMM per step applies the recurrent weights (packed once per pass), the gate arithmetic is Java, and backward computes all weight
  * gradients with one GEMM each and the bias gradient with one GEMV. The forward pass keeps what backward needs, so
  * nothing is computed twice.
  *
@@ -54,6 +49,8 @@ final class LstmKernel {
     private float[] ga, gf, go, gg, hStep, dh, dc, dcNext, dhRec;
     private float[][] gateArrays; // {ga, gf, go, gg}, in Z's column order
     private FloatBuffer dhNext, dx, ones, dbBuf;
+    /** RW as the per-step products of the current pass use it: forward (h RW) and backward (dZ RW^T). */
+    private Blas.Packed rwForward, rwBackward;
     /** One-hot input, which takes lookups instead of the input products. */
     final OneHotInput oneHot;
 
@@ -168,16 +165,30 @@ final class LstmKernel {
     /** The recurrence over steps [s0, s1), after {@link #projectInput} for them and {@link #recur} for the steps before. */
     void recur(int s0, int s1) {
         final int hid = h, gates = g4;
+        if (s0 == 0 && b > 1) rwForward = pack(rwForward, true, b, gates, hid);
         for (int s = s0; s < s1; s++) {
             int zOff = s * b * gates;
             // Z_s += h_{s-1} RW
-            gemm(b, hid, at(hs, s * b * hid), rwT, at(z, zOff));
+            if (b == 1) gemm(1, hid, at(hs, s * hid), rwT, at(z, zOff));
+            else {
+                long t0 = StepProfile.start();
+                Blas.CPU.compute(rwForward, at(hs, s * b * hid), hid, 1f, at(z, zOff), gates);
+                StepProfile.stop(StepProfile.Phase.GEMM, t0);
+            }
             final int zo = zOff, ho = (s + 1) * b * hid;
             final float[] cPrev = cs[s], cNext = cs[s + 1], tcs = tc[s];
             long t0 = StepProfile.start();
             rows((r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
             StepProfile.stop(StepProfile.Phase.GATES, t0);
         }
+    }
+
+    /** RW packed for the per-step products of a pass: {@code rows} x {@code n} results, inner dimension the other one. */
+    private Blas.Packed pack(Blas.Packed reuse, boolean trans, int rows, int n, int k) {
+        long t0 = StepProfile.start();
+        Blas.Packed p = Blas.CPU.pack(reuse, trans, rows, n, k, rwT, h);
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        return p;
     }
 
     private void rows(CpuKernels.RowRange body) {
@@ -203,8 +214,8 @@ final class LstmKernel {
      */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
         long t0 = StepProfile.start();
-        if (rows == 1) openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, g4, k, 1f, mT, k, in, 1, 1f, out, 1);
-        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g4, k, 1f, in, k, mT, k, 1f, out, g4);
+        if (rows == 1) Blas.CPU.sgemv(false, g4, k, 1f, mT, k, in, 1f, out);
+        else Blas.CPU.sgemm(false, true, rows, g4, k, 1f, in, k, mT, k, 1f, out, g4);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 
@@ -257,6 +268,7 @@ final class LstmKernel {
         dhRec = ensure(dhRec, (long) b * hid);
         java.util.Arrays.fill(dhRec, 0, b * hid, 0f);
         java.util.Arrays.fill(dcNext, 0, b * hid, 0f);
+        if (b > 1) rwBackward = pack(rwBackward, false, b, hid, g4);
     }
 
     /**
@@ -274,7 +286,8 @@ final class LstmKernel {
             if (s > 0) {
                 // dh_{s-1} = dZ_s RW^T
                 t0 = StepProfile.start();
-                openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hid, gates, 1f, at(z, zOff), gates, rwT, hid, 0f, dhNext, hid);
+                if (b == 1) Blas.CPU.sgemv(true, gates, hid, 1f, rwT, hid, at(z, zOff), 0f, dhNext);
+                else Blas.CPU.compute(rwBackward, at(z, zOff), gates, 0f, dhNext, hid);
                 dhNext.get(0, dhRec, 0, b * hid);
                 StepProfile.stop(StepProfile.Phase.GEMM, t0);
             }
@@ -290,11 +303,11 @@ final class LstmKernel {
             ones = CpuKernels.alloc(rows);
             for (int i = 0; i < rows; i++) ones.put(i, 1f);
         }
-        openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, rows, gates, 1f, z, gates, ones, 1, 0f, dbBuf, 1);
+        Blas.CPU.sgemv(true, rows, gates, 1f, z, gates, ones, 0f, dbBuf);
         dbBuf.get(0, db);
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, hid, rows, 1f, z, gates, hs, hid, 0f, dRWT, hid);
+        Blas.CPU.sgemm(true, false, gates, hid, rows, 1f, z, gates, hs, hid, 0f, dRWT, hid);
         if (oneHot.active()) oneHot.weightGradient(z, rows, dWT);
-        else openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gates, nIn, rows, 1f, z, gates, x, nIn, 0f, dWT, nIn);
+        else Blas.CPU.sgemm(true, false, gates, nIn, rows, 1f, z, gates, x, nIn, 0f, dWT, nIn);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 
@@ -302,7 +315,7 @@ final class LstmKernel {
     void inputGradient(int s0, int s1) {
         long t0 = StepProfile.start();
         int r0 = s0 * b, rows = (s1 - s0) * b;
-        openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nIn, g4, 1f, at(z, r0 * g4), g4, wT, nIn, 0f, at(dx, r0 * nIn), nIn);
+        Blas.CPU.sgemm(false, false, rows, nIn, g4, 1f, at(z, r0 * g4), g4, wT, nIn, 0f, at(dx, r0 * nIn), nIn);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 

@@ -1,6 +1,5 @@
 package textgen.model;
 
-import org.bytedeco.openblas.global.openblas_nolapack;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.layers.recurrent.RnnOutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -11,9 +10,6 @@ import textgen.tensor.TokenTensors;
 
 import java.nio.FloatBuffer;
 
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 
 /**
  * Next-token probabilities from a trained network, for sampling and scoring: feeds tokens (one-hot, or as ids to an
@@ -53,7 +49,7 @@ public abstract class Predictor {
                 && out.layerConf().getActivationFn() instanceof ActivationSoftmax
                 && (first == 0 || embeddingIsALookup(net));
         for (int i = first; i < layers.length - 1; i++) fast &= hasKernel(layers[i]);
-        // through a factory method: Predictor.of then never loads Kernels (the CUDA build has no OpenBLAS for it)
+        // through a factory method: Predictor.of then never loads Kernels (the CUDA build has no CPU BLAS for it)
         return fast ? Kernels.create(net) : new Dl4j(net);
     }
 
@@ -319,9 +315,9 @@ public abstract class Predictor {
             top.put(0, x);
             for (int r = 0; r < rows; r++) logits.put(r * vocab, outBias);
             if (rows == 1) {
-                openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasNoTrans, vocab, hidden, 1f, outWT, hidden, top, 1, 1f, logits, 1);
+                Blas.CPU.sgemv(false, vocab, hidden, 1f, outWT, hidden, top, 1f, logits);
             } else {
-                openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, vocab, hidden, 1f, top, hidden, outWT, hidden, 1f, logits, vocab);
+                Blas.CPU.sgemm(false, true, rows, vocab, hidden, 1f, top, hidden, outWT, hidden, 1f, logits, vocab);
             }
             float[] p = probs = reuse(probs, rows * vocab);
             row = reuse(row, vocab);

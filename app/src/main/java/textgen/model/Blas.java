@@ -1,0 +1,152 @@
+package textgen.model;
+
+import org.bytedeco.mkl.global.mkl_rt;
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/**
+ * The BLAS under textgen's CPU kernels: Intel MKL (the oneMKL 2022.0 that JavaCPP ships as a Maven artifact) unless it
+ * cannot load or {@code -Dtextgen.blas=openblas} asks for ND4J's own OpenBLAS 0.3.19. Row-major throughout.
+ *
+ * <p>Why MKL: a recurrent layer multiplies the same recurrent matrix by every time step's state, and OpenBLAS packs
+ * that matrix again on every call; MKL's packed API ({@link #pack}) packs it once per pass. On 2 cores of an Intel
+ * Xeon (model 207), per-step products of H512 B64 (64 x 512 x 2048) ran at 137 GFLOP/s with OpenBLAS and 254-298
+ * packed with MKL; H200 B32 (32 x 200 x 800) at 86 and 225-242. MKL runs with GNU OpenMP threads (the library ND4J
+ * already loads; Intel's OpenMP was slower here), a fixed thread count and conditional numerical reproducibility
+ * (AUTO), so the same inputs give the same bits run to run whatever the buffers' alignment.
+ */
+abstract class Blas {
+    /** The library the kernels use, chosen once. */
+    static final Blas CPU = choose();
+
+    abstract String name();
+
+    /** C [m, n] = alpha op(A) op(B) + beta C. */
+    abstract void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                        FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc);
+
+    /** y = alpha op(A) x + beta y, A [m, n]. */
+    abstract void sgemv(boolean trans, int m, int n, float alpha, FloatBuffer a, int lda, FloatBuffer x, float beta, FloatBuffer y);
+
+    /**
+     * B prepared for {@link #compute}: C [m, n] = A [m, k] op(B) + beta C with this B, these m, n, k, until B changes.
+     * {@code reuse} is a previous result whose storage may be taken over.
+     */
+    abstract Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb);
+
+    /** C [m, n] = A [m, k] op(B) + beta C, with B, m, n, k as packed. */
+    abstract void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc);
+
+    /** A right-hand matrix as {@link #pack} left it. */
+    static final class Packed {
+        final boolean transB;
+        final int m, n, k, ldb;
+        final FloatBuffer b;
+
+        Packed(boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.b = b;
+            this.ldb = ldb;
+        }
+    }
+
+    private static Blas choose() {
+        CpuKernels.init();
+        if (!"openblas".equals(System.getProperty("textgen.blas"))) {
+            try {
+                return new Mkl(CpuKernels.THREADS);
+            } catch (RuntimeException | LinkageError e) {
+                // no MKL for this platform or build: OpenBLAS, which ND4J's CPU backend always has
+            }
+        }
+        return new OpenBlas();
+    }
+
+    private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+    private static int op(boolean trans) {
+        return trans ? TRANS : NO_TRANS;
+    }
+
+    /** ND4J's OpenBLAS; "packing" keeps B as it is (OpenBLAS packs it inside every product). */
+    static final class OpenBlas extends Blas {
+        @Override
+        String name() {
+            return "OpenBLAS";
+        }
+
+        @Override
+        void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                   FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+            openblas_nolapack.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+
+        @Override
+        void sgemv(boolean trans, int m, int n, float alpha, FloatBuffer a, int lda, FloatBuffer x, float beta, FloatBuffer y) {
+            openblas_nolapack.cblas_sgemv(ROW_MAJOR, op(trans), m, n, alpha, a, lda, x, 1, beta, y, 1);
+        }
+
+        @Override
+        Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
+            return new Packed(transB, m, n, k, b, ldb);
+        }
+
+        @Override
+        void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
+            sgemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
+        }
+    }
+
+    /** Intel MKL through JavaCPP's mkl_rt. */
+    static final class Mkl extends Blas {
+        private static final int PACKED = 151, B_MATRIX = 162, THREADING_GNU = 3, CBWR_AUTO = 2;
+
+        Mkl(int threads) {
+            mkl_rt.MKL_Set_Threading_Layer(THREADING_GNU);
+            if (mkl_rt.MKL_CBWR_Set(CBWR_AUTO) != 0) throw new IllegalStateException("MKL refused reproducible mode");
+            mkl_rt.MKL_Set_Dynamic(0);
+            mkl_rt.MKL_Set_Num_Threads(threads);
+        }
+
+        @Override
+        String name() {
+            return "MKL";
+        }
+
+        @Override
+        void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                   FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+            mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+
+        @Override
+        void sgemv(boolean trans, int m, int n, float alpha, FloatBuffer a, int lda, FloatBuffer x, float beta, FloatBuffer y) {
+            mkl_rt.cblas_sgemv(ROW_MAJOR, op(trans), m, n, alpha, a, lda, x, 1, beta, y, 1);
+        }
+
+        @Override
+        Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
+            long bytes = mkl_rt.cblas_sgemm_pack_get_size(B_MATRIX, m, n, k);
+            FloatBuffer dest = reuse != null && reuse.b.capacity() * 4L >= bytes ? reuse.b : aligned(bytes);
+            mkl_rt.cblas_sgemm_pack(ROW_MAJOR, B_MATRIX, op(transB), m, n, k, 1f, b, ldb, dest);
+            return new Packed(transB, m, n, k, dest, ldb);
+        }
+
+        @Override
+        void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
+            mkl_rt.cblas_sgemm_compute(ROW_MAJOR, NO_TRANS, PACKED, p.m, p.n, p.k, a, lda, p.b, p.ldb, beta, c, ldc);
+        }
+
+        /** A direct buffer of at least {@code bytes}, starting on a 64-byte boundary (as MKL's own allocator gives). */
+        private static FloatBuffer aligned(long bytes) {
+            if (bytes > Integer.MAX_VALUE - 64) throw new IllegalArgumentException("packed matrix too large: " + bytes + " bytes");
+            return ByteBuffer.allocateDirect((int) bytes + 64).alignedSlice(64).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+    }
+}
