@@ -14,9 +14,12 @@ import java.nio.FloatBuffer;
  * <p>Why MKL: a recurrent layer multiplies the same recurrent matrix by every time step's state, and OpenBLAS packs
  * that matrix again on every call; MKL's packed API ({@link #pack}) packs it once per pass. On 2 cores of an Intel
  * Xeon (model 207), per-step products of H512 B64 (64 x 512 x 2048) ran at 137 GFLOP/s with OpenBLAS and 254-298
- * packed with MKL; H200 B32 (32 x 200 x 800) at 86 and 225-242. MKL runs with GNU OpenMP threads (the library ND4J
- * already loads; Intel's OpenMP was slower here), a fixed thread count and conditional numerical reproducibility
- * (AUTO), so the same inputs give the same bits run to run whatever the buffers' alignment.
+ * packed with MKL; H200 B32 (32 x 200 x 800) at 86 and 225-242. MKL runs with conditional numerical reproducibility
+ * (AUTO: the same inputs give the same bits run to run whatever the buffers' alignment) and one thread per call: the
+ * kernels and {@link Mkl#sgemm} cut their work into one part per core on textgen's own threads
+ * ({@link CpuKernels#inParts}), with fixed boundaries. Only batch-1 inference asks for MKL's threads (GNU OpenMP, the
+ * library ND4J already loads; Intel's OpenMP was slower here), through {@link #withThreads}: OpenMP's threads spin for
+ * milliseconds after their work, and spinning beside textgen's own threads made training 10-20% slower.
  */
 abstract class Blas {
     /** The library the kernels use, chosen once. */
@@ -40,6 +43,15 @@ abstract class Blas {
     /** C [m, n] = A [m, k] op(B) + beta C, with B, m, n, k as packed. */
     abstract void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc);
 
+    /**
+     * Whether threads of our own may call this library at the same time, each with its own thread count
+     * ({@link #withThreads}): then a kernel can give each core its own rows of the batch.
+     */
+    abstract boolean parallelCalls();
+
+    /** Runs {@code body} with this thread's calls into the library using {@code threads} threads. */
+    abstract void withThreads(int threads, Runnable body);
+
     /** A right-hand matrix as {@link #pack} left it. */
     static final class Packed {
         final boolean transB;
@@ -60,7 +72,7 @@ abstract class Blas {
         CpuKernels.init();
         if (!"openblas".equals(System.getProperty("textgen.blas"))) {
             try {
-                return new Mkl(CpuKernels.THREADS);
+                return new Mkl();
             } catch (RuntimeException | LinkageError e) {
                 // no MKL for this platform or build: OpenBLAS, which ND4J's CPU backend always has
             }
@@ -101,17 +113,31 @@ abstract class Blas {
         void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
             sgemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
         }
+
+        /** OpenBLAS 0.3.19 has one thread count for the process, and concurrent calls wait for each other. */
+        @Override
+        boolean parallelCalls() {
+            return false;
+        }
+
+        @Override
+        void withThreads(int threads, Runnable body) {
+            body.run();
+        }
     }
 
     /** Intel MKL through JavaCPP's mkl_rt. */
     static final class Mkl extends Blas {
         private static final int PACKED = 151, B_MATRIX = 162, THREADING_GNU = 3, CBWR_AUTO = 2;
 
-        Mkl(int threads) {
+        /** Fewest multiply-adds for which {@link #sgemm} cuts a product into parts, one per core. */
+        private static final long SPLIT_MIN = 1 << 20;
+
+        Mkl() {
             mkl_rt.MKL_Set_Threading_Layer(THREADING_GNU);
             if (mkl_rt.MKL_CBWR_Set(CBWR_AUTO) != 0) throw new IllegalStateException("MKL refused reproducible mode");
             mkl_rt.MKL_Set_Dynamic(0);
-            mkl_rt.MKL_Set_Num_Threads(threads);
+            mkl_rt.MKL_Set_Num_Threads(1);
         }
 
         @Override
@@ -119,10 +145,23 @@ abstract class Blas {
             return "MKL";
         }
 
+        /**
+         * A large product is cut along its longer side of C into one part per core ({@link CpuKernels#inParts}), each
+         * on one MKL thread; a product inside a part, or a small one, runs on the calling thread's MKL threads.
+         */
         @Override
         void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
                    FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
-            mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            int parts = (long) m * n * k < SPLIT_MIN || CpuKernels.inPart() ? 1 : Math.min(CpuKernels.THREADS, Math.max(m, n) / 16);
+            if (parts < 2) {
+                mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            } else if (m >= n) {
+                CpuKernels.inParts(m, parts, (p, r0, r1) -> mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), r1 - r0, n, k, alpha,
+                        CpuKernels.at(a, transA ? r0 : r0 * lda), lda, b, ldb, beta, CpuKernels.at(c, r0 * ldc), ldc));
+            } else {
+                CpuKernels.inParts(n, parts, (p, c0, c1) -> mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, c1 - c0, k, alpha,
+                        a, lda, CpuKernels.at(b, transB ? c0 * ldb : c0), ldb, beta, CpuKernels.at(c, c0), ldc));
+            }
         }
 
         @Override
@@ -141,6 +180,21 @@ abstract class Blas {
         @Override
         void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
             mkl_rt.cblas_sgemm_compute(ROW_MAJOR, NO_TRANS, PACKED, p.m, p.n, p.k, a, lda, p.b, p.ldb, beta, c, ldc);
+        }
+
+        @Override
+        boolean parallelCalls() {
+            return true;
+        }
+
+        @Override
+        void withThreads(int threads, Runnable body) {
+            int previous = mkl_rt.MKL_Set_Num_Threads_Local(threads);
+            try {
+                body.run();
+            } finally {
+                mkl_rt.MKL_Set_Num_Threads_Local(previous);
+            }
         }
 
         /** A direct buffer of at least {@code bytes}, starting on a 64-byte boundary (as MKL's own allocator gives). */

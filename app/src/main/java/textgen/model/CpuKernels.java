@@ -64,6 +64,88 @@ final class CpuKernels {
         other.join();
     }
 
+    interface PartRange {
+        void run(int part, int r0, int r1);
+    }
+
+    /** Fewest batch rows worth a core of their own in {@link #rowParts} (fewer make each product GEMV-like). */
+    static final int PART_MIN_ROWS = Integer.getInteger("textgen.partMinRows", 8);
+
+    /**
+     * Into how many parts a kernel cuts a batch of {@code rows}, each to run the whole recurrence on a core of its own
+     * ({@link #inParts}): a batch row's recurrence never reads another row, so the parts never wait for each other
+     * inside a pass. 1 (the rows together, each product on all threads) when the BLAS cannot take concurrent calls
+     * with a thread count each, or when parts would have fewer than {@link #PART_MIN_ROWS} rows.
+     */
+    static int rowParts(int rows) {
+        if (PARALLEL == null || !Blas.CPU.parallelCalls()) return 1;
+        return Math.max(1, Math.min(THREADS, rows / PART_MIN_ROWS));
+    }
+
+    /**
+     * Runs rows [0, rows) as {@code parts} contiguous ranges, all but the first on pool threads, each calling the
+     * BLAS with its share of the threads (one part: all of them), and waits for all of them.
+     */
+    static void inParts(int rows, int parts, PartRange body) {
+        int each = Math.max(1, THREADS / parts);
+        if (parts == 1) {
+            Blas.CPU.withThreads(each, () -> body.run(0, 0, rows));
+            return;
+        }
+        java.util.concurrent.ForkJoinTask<?>[] others = new java.util.concurrent.ForkJoinTask<?>[parts - 1];
+        for (int p = 1; p < parts; p++) {
+            int part = p, r0 = p * rows / parts, r1 = (p + 1) * rows / parts;
+            others[p - 1] = PARALLEL.submit(() -> part(each, () -> body.run(part, r0, r1)));
+        }
+        try {
+            part(each, () -> body.run(0, 0, rows / parts));
+        } finally {
+            for (java.util.concurrent.ForkJoinTask<?> other : others) other.join();
+        }
+    }
+
+    private static final ThreadLocal<boolean[]> IN_PART = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    private static void part(int threads, Runnable body) {
+        boolean[] flag = IN_PART.get();
+        boolean outer = flag[0];
+        flag[0] = true;
+        try {
+            Blas.CPU.withThreads(threads, body);
+        } finally {
+            flag[0] = outer;
+        }
+    }
+
+    /** Whether this thread runs one of several parts of {@link #inParts} (which then must not cut its work again). */
+    static boolean inPart() {
+        return IN_PART.get()[0];
+    }
+
+    /**
+     * A recurrent matrix {@code src} (leading dimension {@code ld}) packed for the per-step products of each of
+     * {@code parts} parts of a batch of {@code rows} ({@link #inParts}; one part: all rows, on all threads), as
+     * {@code C [part rows, n] = A op(src)} with inner dimension {@code k}; packed with the thread count the part
+     * computes with (MKL packs for it). Parts of one size share one; {@code reuse} (the previous result) lends its
+     * storage.
+     */
+    static Blas.Packed[] packParts(Blas.Packed[] reuse, int rows, int parts, boolean trans, int n, int k, FloatBuffer src, int ld) {
+        Blas.Packed[] out = new Blas.Packed[parts];
+        long t0 = StepProfile.start();
+        Blas.CPU.withThreads(Math.max(1, THREADS / parts), () -> {
+            for (int p = 0; p < parts; p++) {
+                int m = (p + 1) * rows / parts - p * rows / parts;
+                for (int q = 0; q < p && out[p] == null; q++) if (out[q].m == m) out[p] = out[q];
+                if (out[p] != null) continue;
+                Blas.Packed old = reuse != null && p < reuse.length ? reuse[p] : null;
+                for (int q = 0; q < p && old != null; q++) if (out[q].b == old.b) old = null; // its storage is taken
+                out[p] = Blas.CPU.pack(old, trans, m, n, k, src, ld);
+            }
+        });
+        StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        return out;
+    }
+
     /**
      * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}. The kernel's GEMMs run on {@link Blas} with
      * that many threads and the gate arithmetic in two halves, one on a pool thread. On 2 cores this ran the kernel

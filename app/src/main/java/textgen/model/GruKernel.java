@@ -44,8 +44,8 @@ final class GruKernel {
     // One step, [B*H] each: h (updated in place), the recurrent r and z blocks, and backward temporaries.
     private float[] hStep, ghr, ghz, dh, dhRec, dr, dz, dn, dnr;
     private FloatBuffer dhNext, dx, ones, dbBuf;
-    /** RW as the per-step products of the current pass use it: forward (h RW) and backward (dgh RW^T). */
-    private Blas.Packed rwForward, rwBackward;
+    /** RW as the per-step products of the current pass use it, per part of the batch: forward (h RW), backward (dgh RW^T). */
+    private Blas.Packed[] rwForward, rwBackward;
 
     GruKernel(int nIn, int hidden) {
         this.nIn = nIn;
@@ -141,18 +141,26 @@ final class GruKernel {
             for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
             gemm(rows, nIn, x, wT, gx);
         }
-        if (b > 1) rwForward = pack(rwForward, true, g3, h);
+        int parts = CpuKernels.rowParts(b);
+        Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g3, h, rwT, h));
+        CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
+    }
+
+    /**
+     * All steps of batch rows [r0, r1), after the input projection: {@code rw} is RW packed for these rows, or null
+     * at batch 1 (a GEMV); {@code halves} splits each step's gate arithmetic over two cores.
+     */
+    private void recurRows(Blas.Packed rw, int r0, int r1, boolean halves) {
         for (int s = 0; s < t; s++) {
-            for (int r = 0; r < b; r++) gh.put(r * g3, rbias);
-            if (b == 1) gemm(1, h, at(hs, s * h), rwT, gh);
-            else {
-                long t0 = StepProfile.start();
-                Blas.CPU.compute(rwForward, at(hs, s * b * h), h, 1f, gh, g3);
-                StepProfile.stop(StepProfile.Phase.GEMM, t0);
-            }
-            final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
+            for (int r = r0; r < r1; r++) gh.put(r * g3, rbias);
             long t0 = StepProfile.start();
-            CpuKernels.inHalves(b, h, (r0, r1) -> gatesForward(step, gxOff, hOff, r0, r1));
+            if (rw == null) Blas.CPU.sgemv(false, g3, h, 1f, rwT, h, at(hs, s * h), 1f, gh);
+            else Blas.CPU.compute(rw, at(hs, (s * b + r0) * h), h, 1f, at(gh, r0 * g3), g3);
+            StepProfile.stop(StepProfile.Phase.GEMM, t0);
+            final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
+            t0 = StepProfile.start();
+            if (halves) CpuKernels.inHalves(r1 - r0, h, (a0, a1) -> gatesForward(step, gxOff, hOff, r0 + a0, r0 + a1));
+            else gatesForward(step, gxOff, hOff, r0, r1);
             StepProfile.stop(StepProfile.Phase.GATES, t0);
         }
     }
@@ -166,14 +174,6 @@ final class GruKernel {
         if (rows == 1) Blas.CPU.sgemv(false, g3, k, 1f, mT, k, in, 1f, out);
         else Blas.CPU.sgemm(false, true, rows, g3, k, 1f, in, k, mT, k, 1f, out, g3);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
-    }
-
-    /** RW^T packed for this pass's per-step products with b rows: {@code n} results, inner dimension {@code k}. */
-    private Blas.Packed pack(Blas.Packed reuse, boolean trans, int n, int k) {
-        long t0 = StepProfile.start();
-        Blas.Packed p = Blas.CPU.pack(reuse, trans, b, n, k, rwT, h);
-        StepProfile.stop(StepProfile.Phase.GEMM, t0);
-        return p;
     }
 
     /** Copies gate block {@code q} of rows [r0, r1) of a [., 3H] buffer at {@code off} into {@code dst}, or back ({@code toBuf}). */
@@ -227,23 +227,9 @@ final class GruKernel {
         dnr = ensure(dnr, n);
         // hPrev of each step, read from hs per step: hStep holds h_T, which backward no longer needs
         java.util.Arrays.fill(dhRec, 0, n, 0f);
-        if (b > 1) rwBackward = pack(rwBackward, false, h, g3);
-        for (int s = t - 1; s >= 0; s--) {
-            final int off = s * n, gOff = s * b * g3, step = s;
-            hs.get(off, hStep, 0, n);
-            long t0 = StepProfile.start();
-            CpuKernels.inHalves(b, h, (r0, r1) -> gatesBackward(dH, step, off, gOff, r0, r1));
-            StepProfile.stop(StepProfile.Phase.GATES, t0);
-            if (s > 0) {
-                // dh_{s-1} = dh z + dgh_s RW^T (dhRec holds dh z)
-                t0 = StepProfile.start();
-                dhNext.put(0, dhRec, 0, n);
-                if (b == 1) Blas.CPU.sgemv(true, g3, h, 1f, rwT, h, at(dgh, gOff), 1f, dhNext);
-                else Blas.CPU.compute(rwBackward, at(dgh, gOff), g3, 1f, dhNext, h);
-                dhNext.get(0, dhRec, 0, n);
-                StepProfile.stop(StepProfile.Phase.GEMM, t0);
-            }
-        }
+        int parts = CpuKernels.rowParts(b);
+        Blas.Packed[] packs = b == 1 ? null : (rwBackward = CpuKernels.packParts(rwBackward, b, parts, false, h, g3, rwT, h));
+        CpuKernels.inParts(b, parts, (p, r0, r1) -> backwardRows(dH, packs == null ? null : packs[p], r0, r1, parts == 1));
         // hStep was overwritten: restore h_T for lastH()
         hs.get(rows * h, hStep, 0, n);
         long t0 = StepProfile.start();
@@ -261,6 +247,31 @@ final class GruKernel {
         if (inputGradient) Blas.CPU.sgemm(false, false, rows, nIn, g3, 1f, gx, g3, wT, nIn, 0f, dx, nIn);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
         return inputGradient ? dx : null;
+    }
+
+    /**
+     * Gate gradients of batch rows [r0, r1) over all steps, from the last down; {@code rw} and {@code halves} as in
+     * {@link #recurRows}.
+     */
+    private void backwardRows(float[] dH, Blas.Packed rw, int r0, int r1, boolean halves) {
+        final int n = b * h, k0 = r0 * h, len = (r1 - r0) * h;
+        for (int s = t - 1; s >= 0; s--) {
+            final int off = s * n, gOff = s * b * g3, step = s;
+            hs.get(off + k0, hStep, k0, len);
+            long t0 = StepProfile.start();
+            if (halves) CpuKernels.inHalves(r1 - r0, h, (a0, a1) -> gatesBackward(dH, step, off, gOff, r0 + a0, r0 + a1));
+            else gatesBackward(dH, step, off, gOff, r0, r1);
+            StepProfile.stop(StepProfile.Phase.GATES, t0);
+            if (s > 0) {
+                // dh_{s-1} = dh z + dgh_s RW^T (dhRec holds dh z)
+                t0 = StepProfile.start();
+                dhNext.put(k0, dhRec, k0, len);
+                if (rw == null) Blas.CPU.sgemv(true, g3, h, 1f, rwT, h, at(dgh, gOff), 1f, dhNext);
+                else Blas.CPU.compute(rw, at(dgh, gOff + r0 * g3), g3, 1f, at(dhNext, k0), h);
+                dhNext.get(k0, dhRec, k0, len);
+                StepProfile.stop(StepProfile.Phase.GEMM, t0);
+            }
+        }
     }
 
     /**

@@ -49,8 +49,8 @@ final class LstmKernel {
     private float[] ga, gf, go, gg, hStep, dh, dc, dcNext, dhRec;
     private float[][] gateArrays; // {ga, gf, go, gg}, in Z's column order
     private FloatBuffer dhNext, dx, ones, dbBuf;
-    /** RW as the per-step products of the current pass use it: forward (h RW) and backward (dZ RW^T). */
-    private Blas.Packed rwForward, rwBackward;
+    /** RW as the per-step products of the current pass use it, per part of the batch: forward (h RW), backward (dZ RW^T). */
+    private Blas.Packed[] rwForward, rwBackward;
     /** One-hot input, which takes lookups instead of the input products. */
     final OneHotInput oneHot;
 
@@ -135,7 +135,30 @@ final class LstmKernel {
 
     void forward() {
         projectInput(0, t);
-        recur(0, t);
+        int parts = CpuKernels.rowParts(b);
+        Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g4, h, rwT, h));
+        CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
+    }
+
+    /**
+     * The recurrence of batch rows [r0, r1) over all steps, after {@link #projectInput}: {@code rw} is RW packed for
+     * these rows, or null at batch 1 (a GEMV); {@code halves} splits each step's gate arithmetic over two cores.
+     */
+    private void recurRows(Blas.Packed rw, int r0, int r1, boolean halves) {
+        final int hid = h, gates = g4;
+        for (int s = 0; s < t; s++) {
+            final int zOff = s * b * gates, hOff = (s + 1) * b * hid;
+            final float[] cPrev = cs[s], cNext = cs[s + 1], tcs = tc[s];
+            // Z_s += h_{s-1} RW
+            long t0 = StepProfile.start();
+            if (rw == null) Blas.CPU.sgemv(false, gates, hid, 1f, rwT, hid, at(hs, s * hid), 1f, at(z, zOff));
+            else Blas.CPU.compute(rw, at(hs, (s * b + r0) * hid), hid, 1f, at(z, zOff + r0 * gates), gates);
+            StepProfile.stop(StepProfile.Phase.GEMM, t0);
+            t0 = StepProfile.start();
+            if (halves) CpuKernels.inHalves(r1 - r0, hid, (a0, a1) -> gatesForward(zOff, hOff, cPrev, cNext, tcs, r0 + a0, r0 + a1));
+            else gatesForward(zOff, hOff, cPrev, cNext, tcs, r0, r1);
+            StepProfile.stop(StepProfile.Phase.GATES, t0);
+        }
     }
 
     /** Z = bias + X W for steps [s0, s1) at once (from step 0, first finding out whether the input is one-hot). */
@@ -160,39 +183,6 @@ final class LstmKernel {
     /** Whether the last forward pass had one-hot input (its input gradient is then of no use to anyone). */
     boolean oneHotInput() {
         return oneHot.active();
-    }
-
-    /** The recurrence over steps [s0, s1), after {@link #projectInput} for them and {@link #recur} for the steps before. */
-    void recur(int s0, int s1) {
-        final int hid = h, gates = g4;
-        if (s0 == 0 && b > 1) rwForward = pack(rwForward, true, b, gates, hid);
-        for (int s = s0; s < s1; s++) {
-            int zOff = s * b * gates;
-            // Z_s += h_{s-1} RW
-            if (b == 1) gemm(1, hid, at(hs, s * hid), rwT, at(z, zOff));
-            else {
-                long t0 = StepProfile.start();
-                Blas.CPU.compute(rwForward, at(hs, s * b * hid), hid, 1f, at(z, zOff), gates);
-                StepProfile.stop(StepProfile.Phase.GEMM, t0);
-            }
-            final int zo = zOff, ho = (s + 1) * b * hid;
-            final float[] cPrev = cs[s], cNext = cs[s + 1], tcs = tc[s];
-            long t0 = StepProfile.start();
-            rows((r0, r1) -> gatesForward(zo, ho, cPrev, cNext, tcs, r0, r1));
-            StepProfile.stop(StepProfile.Phase.GATES, t0);
-        }
-    }
-
-    /** RW packed for the per-step products of a pass: {@code rows} x {@code n} results, inner dimension the other one. */
-    private Blas.Packed pack(Blas.Packed reuse, boolean trans, int rows, int n, int k) {
-        long t0 = StepProfile.start();
-        Blas.Packed p = Blas.CPU.pack(reuse, trans, rows, n, k, rwT, h);
-        StepProfile.stop(StepProfile.Phase.GEMM, t0);
-        return p;
-    }
-
-    private void rows(CpuKernels.RowRange body) {
-        CpuKernels.inHalves(b, h, body);
     }
 
     /** Copies the gate columns of Z rows [r0, r1) at {@code zOff} into the four gate arrays, or back ({@code toZ}). */
@@ -250,15 +240,16 @@ final class LstmKernel {
     /** As {@link #backward(float[])}; without {@code inputGradient}, skips dL/dx and returns null. */
     FloatBuffer backward(float[] dH, boolean inputGradient) {
         backwardBegin();
-        backwardSteps(dH, 0, t);
+        int parts = CpuKernels.rowParts(b);
+        Blas.Packed[] packs = b == 1 ? null : (rwBackward = CpuKernels.packParts(rwBackward, b, parts, false, h, g4, rwT, h));
+        CpuKernels.inParts(b, parts, (p, r0, r1) -> backwardRows(dH, packs == null ? null : packs[p], r0, r1, parts == 1));
         weightGradients();
         if (!inputGradient) return null;
         inputGradient(0, t);
         return dx;
     }
 
-    /** Starts a backward pass in parts: {@link #backwardSteps} from the last step down, then the gradients. */
-    void backwardBegin() {
+    private void backwardBegin() {
         int rows = t * b, hid = h;
         dhNext = ensure(dhNext, (long) b * hid);
         dx = ensure(dx, (long) rows * nIn);
@@ -268,33 +259,33 @@ final class LstmKernel {
         dhRec = ensure(dhRec, (long) b * hid);
         java.util.Arrays.fill(dhRec, 0, b * hid, 0f);
         java.util.Arrays.fill(dcNext, 0, b * hid, 0f);
-        if (b > 1) rwBackward = pack(rwBackward, false, b, hid, g4);
     }
 
     /**
-     * Gate gradients (into Z) of steps s1-1 down to s0, after the steps above them; {@code dH} must hold dL/dh of
-     * those steps ([T*B, H] time-major).
+     * Gate gradients (into Z) of batch rows [r0, r1) over all steps, from the last down; {@code rw} (RW packed for
+     * dZ RW^T) and {@code halves} as in {@link #recurRows}.
      */
-    void backwardSteps(float[] dH, int s0, int s1) {
-        final int hid = h, gates = g4;
-        for (int s = s1 - 1; s >= s0; s--) {
+    private void backwardRows(float[] dH, Blas.Packed rw, int r0, int r1, boolean halves) {
+        final int hid = h, gates = g4, k0 = r0 * hid, len = (r1 - r0) * hid;
+        for (int s = t - 1; s >= 0; s--) {
             final int zOff = s * b * gates, off = s * b * hid;
             final float[] cPrev = cs[s], tcs = tc[s];
             long t0 = StepProfile.start();
-            rows((r0, r1) -> gatesBackward(dH, off, zOff, cPrev, tcs, r0, r1));
+            if (halves) CpuKernels.inHalves(r1 - r0, hid, (a0, a1) -> gatesBackward(dH, off, zOff, cPrev, tcs, r0 + a0, r0 + a1));
+            else gatesBackward(dH, off, zOff, cPrev, tcs, r0, r1);
             StepProfile.stop(StepProfile.Phase.GATES, t0);
             if (s > 0) {
-                // dh_{s-1} = dZ_s RW^T
+                // dh_{s-1} = dZ_s RW^T, these rows
                 t0 = StepProfile.start();
-                if (b == 1) Blas.CPU.sgemv(true, gates, hid, 1f, rwT, hid, at(z, zOff), 0f, dhNext);
-                else Blas.CPU.compute(rwBackward, at(z, zOff), gates, 0f, dhNext, hid);
-                dhNext.get(0, dhRec, 0, b * hid);
+                if (rw == null) Blas.CPU.sgemv(true, gates, hid, 1f, rwT, hid, at(z, zOff), 0f, dhNext);
+                else Blas.CPU.compute(rw, at(z, zOff + r0 * gates), gates, 0f, at(dhNext, k0), hid);
+                dhNext.get(k0, dhRec, k0, len);
                 StepProfile.stop(StepProfile.Phase.GEMM, t0);
             }
         }
     }
 
-    /** db = dZ^T 1, dRW^T = dZ^T H_prev, dW^T = dZ^T X over all steps, after {@link #backwardSteps} for all of them. */
+    /** db = dZ^T 1, dRW^T = dZ^T H_prev, dW^T = dZ^T X over all steps, after the gate gradients of all steps. */
     void weightGradients() {
         int rows = t * b;
         final int hid = h, gates = g4;
@@ -311,7 +302,7 @@ final class LstmKernel {
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
 
-    /** dX = dZ W for the rows of steps [s0, s1), after {@link #backwardSteps} for them. */
+    /** dX = dZ W for the rows of steps [s0, s1), after their gate gradients. */
     void inputGradient(int s0, int s1) {
         long t0 = StepProfile.start();
         int r0 = s0 * b, rows = (s1 - s0) * b;

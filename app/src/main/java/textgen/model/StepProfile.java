@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 public final class StepProfile {
     /** The phases a kernel reports; {@code OTHER} is what is left of the step. */
     public enum Phase {
-        GEMM("matrix products (OpenBLAS)"),
+        GEMM("matrix products (MKL or OpenBLAS)"),
         GATES("recurrent gate arithmetic"),
         OUTPUT("softmax and loss"),
         COPIES("copies between DL4J arrays and kernel buffers"),

@@ -49,6 +49,28 @@ class BlasTest {
     }
 
     /**
+     * Products large enough to be cut into one part per core (along C's rows or columns, whichever is longer) give
+     * what OpenBLAS gives in one call, for every combination of transposes and odd sizes.
+     */
+    @ParameterizedTest
+    @CsvSource({"800, 200, 1600", "37, 301, 290", "1600, 65, 200", "65, 1603, 200"})
+    void cutProductsEqualOneCall(int m, int n, int k) {
+        Random rnd = new Random(m + 7L * n + 13L * k);
+        for (boolean transA : new boolean[] {false, true}) {
+            for (boolean transB : new boolean[] {false, true}) {
+                int lda = transA ? m : k, ldb = transB ? k : n;
+                FloatBuffer a = noise(rnd, m * k), b = noise(rnd, k * n), c0 = noise(rnd, m * n);
+                FloatBuffer mine = copy(c0), reference = copy(c0);
+                Blas.CPU.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, mine, n);
+                OPENBLAS.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, reference, n);
+                for (int i = 0; i < m * n; i++) {
+                    assertEquals(reference.get(i), mine.get(i), 1e-6f * k, "transA " + transA + ", transB " + transB + ", element " + i);
+                }
+            }
+        }
+    }
+
+    /**
      * Run to run, MKL's result must not depend on where JavaCPP or the JVM put the operands: the same product with
      * every operand at another alignment (4 bytes off) gives the same bits. MKL's documentation allows unaligned
      * data another code path unless conditional numerical reproducibility is on, which {@link Blas} sets (on the
