@@ -46,6 +46,8 @@ final class GruKernel {
     private FloatBuffer dhNext, dx, ones, dbBuf;
     /** RW as the per-step products of the current pass use it, per part of the batch: forward (h RW), backward (dgh RW^T). */
     private Blas.Packed[] rwForward, rwBackward;
+    /** Parts of the batch a pass runs on cores of their own; 0: {@link CpuKernels#rowParts}'s choice (tests set it). */
+    int parts;
 
     GruKernel(int nIn, int hidden) {
         this.nIn = nIn;
@@ -141,7 +143,7 @@ final class GruKernel {
             for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
             gemm(rows, nIn, x, wT, gx);
         }
-        int parts = CpuKernels.rowParts(b);
+        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
         Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g3, h, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
     }
@@ -154,7 +156,7 @@ final class GruKernel {
         for (int s = 0; s < t; s++) {
             for (int r = r0; r < r1; r++) gh.put(r * g3, rbias);
             long t0 = StepProfile.start();
-            if (rw == null) Blas.CPU.sgemv(false, g3, h, 1f, rwT, h, at(hs, s * h), 1f, gh);
+            if (rw == null) Blas.stepGemv(g3, h, rwT, at(hs, s * h), gh);
             else Blas.CPU.compute(rw, at(hs, (s * b + r0) * h), h, 1f, at(gh, r0 * g3), g3);
             StepProfile.stop(StepProfile.Phase.GEMM, t0);
             final int gxOff = s * b * g3, hOff = (s + 1) * b * h, step = s;
@@ -171,7 +173,7 @@ final class GruKernel {
      */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
         long t0 = StepProfile.start();
-        if (rows == 1) Blas.CPU.sgemv(false, g3, k, 1f, mT, k, in, 1f, out);
+        if (rows == 1) Blas.stepGemv(g3, k, mT, in, out);
         else Blas.CPU.sgemm(false, true, rows, g3, k, 1f, in, k, mT, k, 1f, out, g3);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
@@ -227,7 +229,7 @@ final class GruKernel {
         dnr = ensure(dnr, n);
         // hPrev of each step, read from hs per step: hStep holds h_T, which backward no longer needs
         java.util.Arrays.fill(dhRec, 0, n, 0f);
-        int parts = CpuKernels.rowParts(b);
+        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
         Blas.Packed[] packs = b == 1 ? null : (rwBackward = CpuKernels.packParts(rwBackward, b, parts, false, h, g3, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> backwardRows(dH, packs == null ? null : packs[p], r0, r1, parts == 1));
         // hStep was overwritten: restore h_T for lastH()

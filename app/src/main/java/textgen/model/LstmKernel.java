@@ -51,6 +51,8 @@ final class LstmKernel {
     private FloatBuffer dhNext, dx, ones, dbBuf;
     /** RW as the per-step products of the current pass use it, per part of the batch: forward (h RW), backward (dZ RW^T). */
     private Blas.Packed[] rwForward, rwBackward;
+    /** Parts of the batch a pass runs on cores of their own; 0: {@link CpuKernels#rowParts}'s choice (tests set it). */
+    int parts;
     /** One-hot input, which takes lookups instead of the input products. */
     final OneHotInput oneHot;
 
@@ -135,7 +137,7 @@ final class LstmKernel {
 
     void forward() {
         projectInput(0, t);
-        int parts = CpuKernels.rowParts(b);
+        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
         Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g4, h, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
     }
@@ -151,7 +153,7 @@ final class LstmKernel {
             final float[] cPrev = cs[s], cNext = cs[s + 1], tcs = tc[s];
             // Z_s += h_{s-1} RW
             long t0 = StepProfile.start();
-            if (rw == null) Blas.CPU.sgemv(false, gates, hid, 1f, rwT, hid, at(hs, s * hid), 1f, at(z, zOff));
+            if (rw == null) Blas.stepGemv(gates, hid, rwT, at(hs, s * hid), at(z, zOff));
             else Blas.CPU.compute(rw, at(hs, (s * b + r0) * hid), hid, 1f, at(z, zOff + r0 * gates), gates);
             StepProfile.stop(StepProfile.Phase.GEMM, t0);
             t0 = StepProfile.start();
@@ -204,7 +206,7 @@ final class LstmKernel {
      */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
         long t0 = StepProfile.start();
-        if (rows == 1) Blas.CPU.sgemv(false, g4, k, 1f, mT, k, in, 1f, out);
+        if (rows == 1) Blas.stepGemv(g4, k, mT, in, out);
         else Blas.CPU.sgemm(false, true, rows, g4, k, 1f, in, k, mT, k, 1f, out, g4);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
     }
@@ -240,7 +242,7 @@ final class LstmKernel {
     /** As {@link #backward(float[])}; without {@code inputGradient}, skips dL/dx and returns null. */
     FloatBuffer backward(float[] dH, boolean inputGradient) {
         backwardBegin();
-        int parts = CpuKernels.rowParts(b);
+        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
         Blas.Packed[] packs = b == 1 ? null : (rwBackward = CpuKernels.packParts(rwBackward, b, parts, false, h, g4, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> backwardRows(dH, packs == null ? null : packs[p], r0, r1, parts == 1));
         weightGradients();
