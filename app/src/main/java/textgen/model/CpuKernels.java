@@ -100,7 +100,9 @@ final class CpuKernels {
         try {
             part(each, () -> body.run(0, 0, rows / parts));
         } finally {
+            long t0 = StepProfile.start();
             for (java.util.concurrent.ForkJoinTask<?> other : others) other.join();
+            StepProfile.stop(StepProfile.Phase.WAIT, t0);
         }
     }
 

@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Where a training step's time goes, by phase (with {@code -Dtextgen.profile=true}; off, every call is a constant
- * test): the CPU kernels time their matrix products, their gate arithmetic and their copies between DL4J's arrays and
- * the kernels' buffers; the trainer times whole steps ({@link #beginStep}/{@link #endStep}); "other" is the rest
+ * test): the CPU kernels time their matrix products, their gate arithmetic, their copies between DL4J's arrays and
+ * the kernels' buffers and how long the step's thread waits for the parts of a batch other cores run; the trainer times whole steps ({@link #beginStep}/{@link #endStep}); "other" is the rest
  * (DL4J's bookkeeping, the updater, gradient clipping, batch assembly). Times are wall-clock on the thread that runs
  * the step (work it hands to other threads shows as what it waits for), and only time inside steps counts (not
  * evaluation or sampling). Global by nature: it measures the process. With {@code --devices N} the devices' own
@@ -22,6 +22,7 @@ public final class StepProfile {
         GATES("recurrent gate arithmetic"),
         OUTPUT("softmax and loss"),
         COPIES("copies between DL4J arrays and kernel buffers"),
+        WAIT("waiting for the other cores' parts of the batch"),
         OTHER("everything else (DL4J bookkeeping, updater, clipping, batches)");
 
         public final String description;
@@ -32,7 +33,7 @@ public final class StepProfile {
     }
 
     public static final boolean ON = Boolean.getBoolean("textgen.profile");
-    private static final Phase[] MEASURED = {Phase.GEMM, Phase.GATES, Phase.OUTPUT, Phase.COPIES};
+    private static final Phase[] MEASURED = {Phase.GEMM, Phase.GATES, Phase.OUTPUT, Phase.COPIES, Phase.WAIT};
     private static final AtomicLongArray NANOS = new AtomicLongArray(Phase.values().length + 1);
     private static final int TOTAL = Phase.values().length;
     private static volatile Thread stepThread;

@@ -58,7 +58,7 @@ class ProcessEndToEndTest {
             if (!on) continue;
             var prof = json.get("step_profile");
             double sum = 0;
-            for (String k : new String[]{"gemm", "gates", "output", "copies", "other"}) {
+            for (String k : new String[]{"gemm", "gates", "output", "copies", "wait", "other"}) {
                 double v = prof.get(k).asDouble();
                 assertTrue(v >= 0 && v <= 1, k + " " + v);
                 sum += v;
