@@ -158,12 +158,14 @@ abstract class Blas {
 
         /**
          * A large product is cut along its longer side of C into one part per core ({@link CpuKernels#inParts}), each
-         * on one MKL thread; a product inside a part, or a small one, runs on the calling thread's MKL threads.
+         * on one MKL thread; a small one, one inside a part, or one whose caller asked for MKL's threads
+         * ({@link #withThreads}, as batch-1 inference does) runs on the calling thread's MKL threads.
          */
         @Override
         void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
                    FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
-            int parts = (long) m * n * k < SPLIT_MIN || CpuKernels.inPart() ? 1 : Math.min(CpuKernels.THREADS, Math.max(m, n) / 16);
+            int parts = (long) m * n * k < SPLIT_MIN || CpuKernels.inPart() || mkl_rt.MKL_Get_Max_Threads() > 1 ? 1
+                    : Math.min(CpuKernels.THREADS, Math.max(m, n) / 16);
             if (parts < 2) {
                 mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             } else if (m >= n) {
