@@ -167,10 +167,7 @@ final class GruKernel {
         }
     }
 
-    /**
-     * out [rows, 3H] += in [rows, k] M, M given as its transpose [3H, k]; one row is a GEMV (OpenBLAS's GEMM packs all
-     * of M on every call: see {@link LstmKernel}).
-     */
+    /** out [rows, 3H] += in [rows, k] M, M given as its transpose [3H, k]; one row is a GEMV (see {@link LstmKernel}). */
     private void gemm(int rows, int k, FloatBuffer in, FloatBuffer mT, FloatBuffer out) {
         long t0 = StepProfile.start();
         if (rows == 1) Blas.stepGemv(g3, k, mT, in, out);

@@ -174,7 +174,7 @@ class GruKernelTest {
     @org.junit.jupiter.params.provider.CsvSource({"7, 13, 5, 6", "11, 16, 1, 9"})
     void oneHotInputMatchesTheProducts(int nIn, int hidden, int batch, int steps) {
         java.util.Random rnd = new java.util.Random(nIn * 17L + hidden);
-        GruKernel lookup = gru(nIn, hidden, new java.util.Random(3)), dense = gru(nIn, hidden, new java.util.Random(3));
+        GruKernel lookup = KernelData.gru(nIn, hidden, new java.util.Random(3)), dense = KernelData.gru(nIn, hidden, new java.util.Random(3));
         dense.oneHot.denseOnly = true;
         float[] h0 = KernelData.noise(rnd, batch * hidden);
         float[] x = new float[steps * batch * nIn];
@@ -201,15 +201,5 @@ class GruKernelTest {
             assertNull(lookup.backward(dH, false), "no input gradient when not asked for");
             h0 = lookup.lastH();
         }
-    }
-
-    private static GruKernel gru(int nIn, int hidden, java.util.Random rnd) {
-        GruKernel k = new GruKernel(nIn, hidden);
-        k.wT.put(0, KernelData.noise(rnd, 3 * hidden * nIn));
-        k.rwT.put(0, KernelData.noise(rnd, 3 * hidden * hidden));
-        System.arraycopy(KernelData.noise(rnd, 3 * hidden), 0, k.bias, 0, 3 * hidden);
-        System.arraycopy(KernelData.noise(rnd, 3 * hidden), 0, k.rbias, 0, 3 * hidden);
-        k.parametersChanged();
-        return k;
     }
 }

@@ -5,7 +5,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Random inputs for the CPU kernels' tests, and their comparison to float rounding. */
+/** Random kernels and inputs for the CPU kernels' tests, and their comparison to float rounding. */
 final class KernelData {
     private KernelData() {
     }
@@ -24,5 +24,26 @@ final class KernelData {
         for (int i = 0; i < n; i++) scale = Math.max(scale, Math.abs(expected.get(i)));
         for (int i = 0; i < n; i++) worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
         assertTrue(worst <= 1e-5 * scale, what + ": largest difference " + worst + " of " + scale);
+    }
+
+    /** An LSTM kernel with random parameters. */
+    static LstmKernel lstm(int nIn, int hidden, Random rnd) {
+        LstmKernel k = new LstmKernel(nIn, hidden);
+        k.wT.put(0, noise(rnd, 4 * hidden * nIn));
+        k.rwT.put(0, noise(rnd, 4 * hidden * hidden));
+        System.arraycopy(noise(rnd, 4 * hidden), 0, k.bias, 0, 4 * hidden);
+        k.parametersChanged();
+        return k;
+    }
+
+    /** A GRU kernel with random parameters. */
+    static GruKernel gru(int nIn, int hidden, Random rnd) {
+        GruKernel k = new GruKernel(nIn, hidden);
+        k.wT.put(0, noise(rnd, 3 * hidden * nIn));
+        k.rwT.put(0, noise(rnd, 3 * hidden * hidden));
+        System.arraycopy(noise(rnd, 3 * hidden), 0, k.bias, 0, 3 * hidden);
+        System.arraycopy(noise(rnd, 3 * hidden), 0, k.rbias, 0, 3 * hidden);
+        k.parametersChanged();
+        return k;
     }
 }

@@ -34,7 +34,7 @@ class LstmKernelTest {
     @org.junit.jupiter.params.provider.CsvSource({"7, 13, 5, 6", "11, 16, 1, 9", "3, 5, 2, 1"})
     void oneHotInputMatchesTheProducts(int nIn, int hidden, int batch, int steps) {
         java.util.Random rnd = new java.util.Random(nIn * 31L + hidden);
-        LstmKernel lookup = kernel(nIn, hidden, rnd), dense = kernel(nIn, hidden, new java.util.Random(nIn * 31L + hidden));
+        LstmKernel lookup = KernelData.lstm(nIn, hidden, rnd), dense = KernelData.lstm(nIn, hidden, new java.util.Random(nIn * 31L + hidden));
         dense.oneHot.denseOnly = true;
         float[] h0 = KernelData.noise(rnd, batch * hidden), c0 = KernelData.noise(rnd, batch * hidden);
         float[] x = new float[steps * batch * nIn];
@@ -66,14 +66,5 @@ class LstmKernelTest {
         lookup.setInitialState(h0, c0);
         lookup.forward();
         assertFalse(lookup.oneHotInput());
-    }
-
-    private static LstmKernel kernel(int nIn, int hidden, java.util.Random rnd) {
-        LstmKernel k = new LstmKernel(nIn, hidden);
-        k.wT.put(0, KernelData.noise(rnd, 4 * hidden * nIn));
-        k.rwT.put(0, KernelData.noise(rnd, 4 * hidden * hidden));
-        System.arraycopy(KernelData.noise(rnd, 4 * hidden), 0, k.bias, 0, 4 * hidden);
-        k.parametersChanged();
-        return k;
     }
 }

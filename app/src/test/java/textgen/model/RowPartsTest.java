@@ -20,7 +20,7 @@ class RowPartsTest {
     @CsvSource({"7, 13, 17, 6, 2", "5, 9, 16, 3, 2", "11, 16, 1, 5, 2", "3, 33, 5, 4, 3", "6, 20, 2, 3, 2"})
     void lstmPartsEqualTheWholeBatch(int nIn, int hidden, int batch, int steps, int parts) {
         Random rnd = new Random(nIn * 131L + hidden * 7L + batch);
-        LstmKernel whole = lstm(nIn, hidden, new Random(1)), cut = lstm(nIn, hidden, new Random(1));
+        LstmKernel whole = KernelData.lstm(nIn, hidden, new Random(1)), cut = KernelData.lstm(nIn, hidden, new Random(1));
         whole.parts = 1;
         cut.parts = parts;
         float[] h0 = KernelData.noise(rnd, batch * hidden), c0 = KernelData.noise(rnd, batch * hidden);
@@ -48,7 +48,7 @@ class RowPartsTest {
     @CsvSource({"7, 13, 17, 6, 2", "5, 9, 16, 3, 2", "11, 16, 1, 5, 2", "3, 33, 5, 4, 3", "6, 20, 2, 3, 2"})
     void gruPartsEqualTheWholeBatch(int nIn, int hidden, int batch, int steps, int parts) {
         Random rnd = new Random(nIn * 131L + hidden * 7L + batch);
-        GruKernel whole = gru(nIn, hidden, new Random(2)), cut = gru(nIn, hidden, new Random(2));
+        GruKernel whole = KernelData.gru(nIn, hidden, new Random(2)), cut = KernelData.gru(nIn, hidden, new Random(2));
         whole.parts = 1;
         cut.parts = parts;
         float[] h0 = KernelData.noise(rnd, batch * hidden);
@@ -81,24 +81,5 @@ class RowPartsTest {
             float e = expected.get(i);
             assertEquals(e, actual.get(i), 2e-5f * Math.max(1f, Math.abs(e)), what + ", element " + i);
         }
-    }
-
-    private static LstmKernel lstm(int nIn, int hidden, Random rnd) {
-        LstmKernel k = new LstmKernel(nIn, hidden);
-        k.wT.put(0, KernelData.noise(rnd, 4 * hidden * nIn));
-        k.rwT.put(0, KernelData.noise(rnd, 4 * hidden * hidden));
-        System.arraycopy(KernelData.noise(rnd, 4 * hidden), 0, k.bias, 0, 4 * hidden);
-        k.parametersChanged();
-        return k;
-    }
-
-    private static GruKernel gru(int nIn, int hidden, Random rnd) {
-        GruKernel k = new GruKernel(nIn, hidden);
-        k.wT.put(0, KernelData.noise(rnd, 3 * hidden * nIn));
-        k.rwT.put(0, KernelData.noise(rnd, 3 * hidden * hidden));
-        System.arraycopy(KernelData.noise(rnd, 3 * hidden), 0, k.bias, 0, 3 * hidden);
-        System.arraycopy(KernelData.noise(rnd, 3 * hidden), 0, k.rbias, 0, 3 * hidden);
-        k.parametersChanged();
-        return k;
     }
 }
