@@ -82,6 +82,11 @@ final class CpuKernels {
         return Math.max(1, Math.min(THREADS, rows / PART_MIN_ROWS));
     }
 
+    /** {@code forced} parts (at most one per row) when above 0, as tests ask for; else {@link #rowParts(int)}. */
+    static int rowParts(int rows, int forced) {
+        return forced > 0 ? Math.min(forced, rows) : rowParts(rows);
+    }
+
     /**
      * Runs rows [0, rows) as {@code parts} contiguous ranges, all but the first on pool threads, each calling the
      * BLAS with its share of the threads (one part: all of them), and waits for all of them.
@@ -149,9 +154,9 @@ final class CpuKernels {
     }
 
     /**
-     * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}. The kernel's GEMMs run on {@link Blas} with
-     * that many threads and the gate arithmetic in two halves, one on a pool thread. On 2 cores this ran the kernel
-     * 1.6-2x faster than one thread for both (H200 B32 T50 and H512 B64 T100). ND4J's own operations use its OpenMP
+     * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}: one part of the batch per core
+     * ({@link #inParts}), or, where the batch is not cut, products on that many BLAS threads and the gate arithmetic in
+     * two halves. On 2 cores the latter ran the kernel 1.6-2x faster than one thread (H200 B32 T50 and H512 B64 T100). ND4J's own operations use its OpenMP
      * threads (the launcher keeps them at one), but its initialization sets this same OpenBLAS library's thread
      * count to them: so ND4J is initialized first. (When ND4J started after this setting, by a kernel used before any
      * ND4J array, as {@link Predictor#warmUp} does, the products of a 2 x 512 model ran on one thread: batch-1 steps

@@ -143,7 +143,7 @@ final class GruKernel {
             for (int r = 0; r < rows; r++) gx.put(r * g3, bias);
             gemm(rows, nIn, x, wT, gx);
         }
-        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
+        int parts = CpuKernels.rowParts(b, this.parts);
         Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g3, h, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
     }
@@ -226,7 +226,7 @@ final class GruKernel {
         dnr = ensure(dnr, n);
         // hPrev of each step, read from hs per step: hStep holds h_T, which backward no longer needs
         java.util.Arrays.fill(dhRec, 0, n, 0f);
-        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
+        int parts = CpuKernels.rowParts(b, this.parts);
         Blas.Packed[] packs = b == 1 ? null : (rwBackward = CpuKernels.packParts(rwBackward, b, parts, false, h, g3, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> backwardRows(dH, packs == null ? null : packs[p], r0, r1, parts == 1));
         // hStep was overwritten: restore h_T for lastH()

@@ -137,7 +137,7 @@ final class LstmKernel {
 
     void forward() {
         projectInput(0, t);
-        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
+        int parts = CpuKernels.rowParts(b, this.parts);
         Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g4, h, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
     }
@@ -242,7 +242,7 @@ final class LstmKernel {
     /** As {@link #backward(float[])}; without {@code inputGradient}, skips dL/dx and returns null. */
     FloatBuffer backward(float[] dH, boolean inputGradient) {
         backwardBegin();
-        int parts = this.parts > 0 ? Math.min(this.parts, b) : CpuKernels.rowParts(b);
+        int parts = CpuKernels.rowParts(b, this.parts);
         Blas.Packed[] packs = b == 1 ? null : (rwBackward = CpuKernels.packParts(rwBackward, b, parts, false, h, g4, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> backwardRows(dH, packs == null ? null : packs[p], r0, r1, parts == 1));
         weightGradients();
