@@ -26,9 +26,11 @@ public class FastLstmLayer extends LSTM {
     private float[] paramStamp;
     private boolean cachedForBackprop;
     private float[] dhBuf;
+    private final InputDropout dropout; // null: DL4J's dropout code, if any
 
     public FastLstmLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+        dropout = InputDropout.of(layerConf().getIDropout());
     }
 
     private int hidden() {
@@ -85,6 +87,7 @@ public class FastLstmLayer extends LSTM {
         int batch = (int) in.size(0), steps = (int) in.size(2), nIn = nIn(), hid = hidden();
         FloatBuffer x = kernel.prepare(steps, batch);
         NdCopy.timeMajor(in, x);
+        if (training && dropout != null) dropout.apply(x, steps * batch * nIn);
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0), c0 == null ? null : NdCopy.read(c0));
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
         kernel.forward();
@@ -110,7 +113,7 @@ public class FastLstmLayer extends LSTM {
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(false);
-        applyDropOutIfNecessary(training, workspaceMgr);
+        if (dropout == null) applyDropOutIfNecessary(training, workspaceMgr);
         return forward(input, null, null, training, workspaceMgr);
     }
 
@@ -125,7 +128,7 @@ public class FastLstmLayer extends LSTM {
     @Override
     public INDArray rnnActivateUsingStoredState(INDArray input, boolean training, boolean storeLastForTBPTT, LayerWorkspaceMgr workspaceMgr) {
         setInput(input, workspaceMgr);
-        applyDropOutIfNecessary(training, workspaceMgr);
+        if (dropout == null) applyDropOutIfNecessary(training, workspaceMgr);
         INDArray out = forward(this.input, tBpttStateMap.get(STATE_KEY_PREV_ACTIVATION), tBpttStateMap.get(STATE_KEY_PREV_MEMCELL), training, workspaceMgr);
         if (storeLastForTBPTT) storeLast(tBpttStateMap);
         return out;
@@ -164,9 +167,10 @@ public class FastLstmLayer extends LSTM {
         FloatBuffer dx = kernel.backward(dh, wantDx);
         t0 = StepProfile.start();
         Gradient g = writeGradients();
+        if (dx != null && dropout != null) dropout.backprop(dx, steps * batch * nIn);
         INDArray epsOut = dx == null ? null : NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, workspaceMgr);
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        return new Pair<>(g, epsOut == null ? null : backpropDropOutIfPresent(epsOut));
+        return new Pair<>(g, epsOut == null || dropout != null ? epsOut : backpropDropOutIfPresent(epsOut));
     }
 
     /** Writes the kernel's weight gradients into this layer's gradient views; returns them as a Gradient. */

@@ -28,18 +28,25 @@ import java.nio.FloatBuffer;
  * softmax twice (once in {@code backpropGradient}, again in {@code computeScore}) and hands back an epsilon the LSTM
  * below has to transpose: 22% of an iteration of a 2 x 128 model. Here the input is read in place (the LSTM layer
  * returns its output time-major), the loss of the backward pass is kept for the {@code computeScore} DL4J calls right
- * after it, and the epsilon is returned time-major. Any other setting (masks, dropout, other losses or activations,
- * weight noise) runs the stock code.
+ * after it, and the epsilon is returned time-major. Any other setting (masks, other losses or activations, weight
+ * noise) runs the stock code.
+ *
+ * <p>Input dropout ({@code model.dropout}) is {@link InputDropout}, on a copy of the rows. The score is the loss of
+ * the dropped input the gradients come from (what PyTorch and Keras report as the training loss); the stock layer's
+ * {@code computeScore} recomputes it from the input without dropout.
  */
 public class FastRnnOutputLayer extends RnnOutputLayer {
     /** Sum of the loss over the minibatch, from the last fast backward pass, until the computeScore after it. */
     private double lossSum;
     private boolean lossFresh;
-    private FloatBuffer ones, dbBuf, weights; // reused across calls
+    private FloatBuffer ones, dbBuf, weights, dropped; // reused across calls
     private float[] probs, targets;
+
+    private final InputDropout dropout; // null: none, or DL4J's own (the stock code)
 
     public FastRnnOutputLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+        dropout = InputDropout.of(layerConf().getIDropout());
     }
 
     private boolean fastPath() {
@@ -47,7 +54,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         return input != null && input.rank() == 3 && labels != null && labels.rank() == 3
                 && java.util.Arrays.equals(labels.shape(), new long[]{input.size(0), c.getNOut(), input.size(2)})
                 && input.size(1) == c.getNIn()
-                && maskArray == null && c.getIDropout() == null && c.getWeightNoise() == null && hasBias()
+                && maskArray == null && (c.getIDropout() == null || dropout != null) && c.getWeightNoise() == null && hasBias()
                 && c.getRnnDataFormat() != RNNFormat.NWC
                 && c.getActivationFn() instanceof ActivationSoftmax
                 && c.getLossFn() instanceof LossMCXENT loss && loss.getWeights() == null;
@@ -61,7 +68,12 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         int batch = (int) input.size(0), hid = (int) input.size(1), steps = (int) input.size(2), vocab = (int) layerConf().getNOut();
         int rows = batch * steps, n = rows * vocab;
         long t0 = StepProfile.start();
-        FloatBuffer x = NdCopy.timeMajor(input);   // [rows, H]
+        FloatBuffer x = NdCopy.timeMajor(input); // [rows, H]
+        if (dropout != null) { // onto a copy: the input is the layer below's output
+            if (dropped == null || dropped.capacity() < rows * hid) dropped = CpuKernels.alloc((long) rows * hid);
+            x = dropped.put(0, x, 0, rows * hid);
+            dropout.apply(x, rows * hid);
+        }
         FloatBuffer w = weights(hid, vocab);        // [V, H]
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
 
@@ -121,6 +133,7 @@ public class FastRnnOutputLayer extends RnnOutputLayer {
         t0 = StepProfile.start();
         Blas.CPU.sgemm(false, false, rows, hid, vocab, 1f, z, vocab, w, hid, 0f, eps, hid);
         StepProfile.stop(StepProfile.Phase.GEMM, t0);
+        if (dropout != null) dropout.backprop(eps, rows * hid);
         if (tbh.dataType() != DataType.FLOAT) NdCopy.put(tbh, eps);
         INDArray epsilon3d = tbh.permute(1, 2, 0);
         java.lang.ref.Reference.reachabilityFence(zArr); // z is its memory (see NdCopy's class comment)

@@ -55,6 +55,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
 
     /** Whether the passes run on {@link GruKernel} (CPU) rather than ND4J operations (any backend). */
     private final boolean cpuKernel;
+    private final InputDropout dropout; // on the kernel; null: DL4J's dropout code, if any
     private GruKernel kernel;
     /** {@link NdCopy#stamp} of the parameters the kernel holds after an inference pass (null: reload). */
     private float[] paramStamp;
@@ -68,6 +69,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
     public GruLayer(NeuralNetConfiguration conf, DataType dataType, boolean cpuKernel) {
         super(conf, dataType);
         this.cpuKernel = cpuKernel;
+        dropout = cpuKernel ? InputDropout.of(layerConf().getIDropout()) : null;
     }
 
     /** Whether this layer computes on {@link GruKernel}. */
@@ -167,7 +169,7 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         if (input.rank() != 3) throw new IllegalStateException("GRU layer expects input [batch, features, time], got rank " + input.rank() + " " + layerId());
         if (maskArray != null) throw new UnsupportedOperationException("GRU layer does not support masks " + layerId());
         if (layerConf().getRnnDataFormat() == RNNFormat.NWC) throw new UnsupportedOperationException("GRU layer uses NCW data " + layerId());
-        applyDropOutIfNecessary(training, mgr);
+        if (dropout == null) applyDropOutIfNecessary(training, mgr);
         boolean keep = training && !forBackprop, all = keep || forBackprop;
         INDArray in = input.castTo(dataType);
         int batch = (int) in.size(0), nIn = (int) in.size(1), steps = (int) in.size(2);
@@ -226,7 +228,9 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         int batch = (int) input.size(0), steps = (int) input.size(2);
         long t0 = StepProfile.start();
         loadParams(training);
-        NdCopy.timeMajor(input, kernel.prepare(steps, batch));
+        FloatBuffer x = kernel.prepare(steps, batch);
+        NdCopy.timeMajor(input, x);
+        if (training && dropout != null) dropout.apply(x, (int) input.length());
         kernel.setInitialState(h0 == null ? null : NdCopy.read(h0));
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
         kernel.forward();
@@ -393,9 +397,10 @@ public class GruLayer extends BaseRecurrentLayer<GRU> {
         g.gradientForVariable().put(BIAS_KEY, gb);
         g.gradientForVariable().put(RECURRENT_BIAS_KEY, grb);
         weightNoiseParams.clear();
+        if (dx != null && dropout != null) dropout.backprop(dx, steps * batch * nIn);
         INDArray epsOut = dx == null ? null : NdCopy.timeMajorArray(dx, batch, nIn, steps, dataType, ArrayType.ACTIVATION_GRAD, mgr);
         StepProfile.stop(StepProfile.Phase.COPIES, t0);
-        return new Pair<>(g, epsOut == null ? null : backpropDropOutIfPresent(epsOut));
+        return new Pair<>(g, epsOut == null || dropout != null ? epsOut : backpropDropOutIfPresent(epsOut));
     }
 
     private static void writeBias(INDArray view, float[] values) {

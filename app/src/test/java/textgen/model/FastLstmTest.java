@@ -161,7 +161,9 @@ class FastLstmTest {
                 f.setInput(input, mgr);
                 f.setLabels(labels);
                 var gs = s.backpropGradient(null, mgr);
-                var gf = f.backpropGradient(null, mgr);
+                System.setProperty("dbgfast", "true");
+            var gf = f.backpropGradient(null, mgr);
+            System.setProperty("dbgfast", "false");
                 assertEquals(s.computeScore(0, true, mgr), f.computeScore(0, true, mgr), 1e-5);
                 assertClose(gs.getFirst().getGradientFor("W"), gf.getFirst().getGradientFor("W"), 1e-5, "dW");
                 assertClose(gs.getFirst().getGradientFor("b"), gf.getFirst().getGradientFor("b"), 1e-5, "db");
@@ -170,6 +172,70 @@ class FastLstmTest {
                 assertFalse(NdCopy.rowMajorDense(gs.getSecond().permute(2, 0, 1)));
             }
         }
+    }
+
+    /**
+     * Input dropout (model.dropout) on the fast layers ({@link InputDropout} on the LSTM's input and the output
+     * layer's): the network's gradient is that of its score with the same masks (the random stream restarts at each
+     * evaluation; central finite differences), so forward and backward apply one mask; the masks change the score
+     * and follow the seed. Batch 1 and one step included.
+     */
+    @Test
+    void dropoutGradientMatchesFiniteDifferences() {
+        for (String cell : new String[]{"lstm", "gru"}) {
+            for (int[] bt : new int[][]{{B, T}, {1, T}, {B, 1}}) {
+                int b = bt[0], t = bt[1];
+                String at = " (" + cell + ", batch " + b + ", steps " + t + ")";
+                CarriedStateNetwork net = dropoutNet(cell, b, t, 0.3), plain = dropoutNet(cell, b, t, 0);
+                assertTrue(net.getLayer(1).conf().getLayer().getIDropout() != null && net.getLayer(2) instanceof FastRnnOutputLayer, at);
+                DataSet ds = new BatchSource(TestModels.randomIds(400, V, 19), V, b, t, RunConfig.Sampling.CONSECUTIVE, 1).batch(0, 0);
+                java.util.function.BiFunction<CarriedStateNetwork, INDArray, Double> score = (n, params) -> {
+                    n.setParams(params);
+                    n.resetTrainingState();
+                    n.setInput(ds.getFeatures());
+                    n.setLabels(ds.getLabels());
+                    org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(9);
+                    n.computeGradientAndScore();
+                    return n.score();
+                };
+                INDArray params = net.params().dup();
+                double s0 = score.apply(net, params);
+                INDArray g = net.gradient().gradient().dup().div(b); // DL4J's gradient is summed over the minibatch
+                assertNotEquals(score.apply(plain, params), s0, 1e-4 * s0, "dropout changes the score" + at);
+                org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(10);
+                net.computeGradientAndScore();
+                assertNotEquals(s0, net.score(), 1e-4 * s0, "another seed, other masks" + at);
+                assertEquals(s0, score.apply(net, params), 0, "the same seed, the same masks" + at);
+
+                long[] order = org.nd4j.linalg.factory.Nd4j.sortWithIndices(abs(g), 1, false)[0].toLongVector();
+                long firstOutput = params.length() - (long) H * V - V; // the output layer's parameters come last
+                int checked = 0, belowOutput = 0;
+                double eps = 1e-2;
+                for (int n = 0; n < order.length && checked < 16; n++) {
+                    long i = order[n];
+                    if (i >= firstOutput && checked - belowOutput >= 6) continue; // most checks on the recurrent layers
+                    INDArray q = params.dup();
+                    q.putScalar(i, params.getDouble(i) + eps);
+                    double up = score.apply(net, q);
+                    q.putScalar(i, params.getDouble(i) - eps);
+                    double numeric = (up - score.apply(net, q)) / (2 * eps);
+                    assertEquals(numeric, g.getDouble(i), 0.02 * Math.abs(numeric) + 1e-3, "parameter " + i + at);
+                    checked++;
+                    if (i < firstOutput) belowOutput++;
+                }
+                assertTrue(belowOutput >= 10, "recurrent-layer parameters checked" + at + ": " + belowOutput);
+            }
+        }
+    }
+
+    private static CarriedStateNetwork dropoutNet(String cell, int b, int t, double dropout) {
+        RunConfig.ModelConfig model = RunConfig.defaults().with("model.layers", 2).with("model.hiddenSize", H).with("model.cell", cell)
+                .with("model.dropout", dropout).model();
+        CarriedStateNetwork net = new CarriedStateNetwork(NetworkFactory.configuration(model, TestModels.training(b, t, RunConfig.Sampling.CONSECUTIVE), V, true));
+        net.init();
+        net.setParams(net.params().add(0.02)); // the same (seeded) initialisation in every network, made non-trivial
+        net.initGradientsView();
+        return net;
     }
 
     /** Time-major reads and writes: views with offsets, other layouts and DOUBLE arrays read the same elements. */
