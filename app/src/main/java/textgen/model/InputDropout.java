@@ -21,6 +21,7 @@ final class InputDropout {
     private final float scale;
     private final long threshold; // keep an element when its 32 random bits are below this
     private float[] mask;
+    private final float[] chunk = new float[4096];
     private int masked; // elements of the last training pass's mask
 
     private InputDropout(double keep) {
@@ -38,10 +39,10 @@ final class InputDropout {
     void apply(FloatBuffer x, int n) {
         if (mask == null || mask.length < n) mask = new float[n];
         SplittableRandom random = new SplittableRandom(Nd4j.getRandom().nextLong());
-        for (int i = 0; i < n; i += 2) {
+        for (int i = 0; i < n; i += 2) { // two elements per 64 random bits; branch-free: (u - threshold) < 0 keeps
             long bits = random.nextLong();
-            mask[i] = (bits & 0xffffffffL) < threshold ? scale : 0f;
-            if (i + 1 < n) mask[i + 1] = (bits >>> 32) < threshold ? scale : 0f;
+            mask[i] = (((bits & 0xffffffffL) - threshold) >>> 63) * scale;
+            if (i + 1 < n) mask[i + 1] = (((bits >>> 32) - threshold) >>> 63) * scale;
         }
         multiply(x, n);
         masked = n;
@@ -53,7 +54,14 @@ final class InputDropout {
         multiply(dx, n);
     }
 
+    /** {@code x} times the mask, through a chunk on the heap (array loops vectorise; per-element buffer access does not). */
     private void multiply(FloatBuffer x, int n) {
-        for (int i = 0; i < n; i++) x.put(i, x.get(i) * mask[i]);
+        float[] c = chunk;
+        for (int from = 0; from < n; from += c.length) {
+            int len = Math.min(c.length, n - from);
+            x.get(from, c, 0, len);
+            for (int i = 0; i < len; i++) c[i] *= mask[from + i];
+            x.put(from, c, 0, len);
+        }
     }
 }
