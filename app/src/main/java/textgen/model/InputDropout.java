@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * DL4J's inverted {@link Dropout} (keep each input element with probability p, scaled by 1/p) for the fast layers,
  * applied to the time-major rows they copy their input into, and to the input gradient they return. DL4J's own
  * (a mask array, then ND4J multiplications across arrays of different layouts, in the forward and the backward
- * pass) took 19% of a training step of configs/shakespeare.yaml (2 x 256, dropout 0.1; async-profiler).
+ * pass) took 19% of the training thread's time on configs/shakespeare.yaml (2 x 256, dropout 0.1; async-profiler).
  *
  * <p>The mask comes from a {@link SplittableRandom} seeded by one draw from ND4J's generator, which the training
  * step seeds: the step's seed fixes the masks, as it fixes DL4J's (so resume stays bit-identical), but they are not
