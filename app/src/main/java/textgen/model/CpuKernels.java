@@ -155,12 +155,12 @@ final class CpuKernels {
 
     /**
      * Threads for the kernel: all cores unless {@code -Dtextgen.threads=N}: one part of the batch per core
-     * ({@link #inParts}), or, where the batch is not cut, products on that many BLAS threads and the gate arithmetic in
-     * two halves. On 2 cores the latter ran the kernel 1.6-2x faster than one thread (H200 B32 T50 and H512 B64 T100). ND4J's own operations use its OpenMP
-     * threads (the launcher keeps them at one), but its initialization sets this same OpenBLAS library's thread
-     * count to them: so ND4J is initialized first. (When ND4J started after this setting, by a kernel used before any
-     * ND4J array, as {@link Predictor#warmUp} does, the products of a 2 x 512 model ran on one thread: batch-1 steps
-     * took 470 us instead of 260.)
+     * ({@link #inParts}), or, where the batch is not cut, products on that many BLAS threads and the gate arithmetic in two
+     * halves. On 2 cores the latter ran the kernel 1.6-2x faster than one thread (H200 B32 T50 and H512 B64 T100).
+     * ND4J's own operations use its OpenMP threads (the launcher keeps them at one), but its initialization sets this
+     * same OpenBLAS library's thread count to them: so ND4J is initialized first. (When ND4J started after this
+     * setting, by a kernel used before any ND4J array, as {@link Predictor#warmUp} does, the products of a 2 x 512
+     * model ran on one thread: batch-1 steps took 470 us instead of 260.)
      */
     static final long SPLIT_MIN = Long.getLong("textgen.splitMin", 16384);
 

@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /**
  * Where a training step's time goes, by phase (with {@code -Dtextgen.profile=true}; off, every call is a constant
  * test): the CPU kernels time their matrix products, their gate arithmetic, their copies between DL4J's arrays and
- * the kernels' buffers and how long the step's thread waits for the parts of a batch other cores run; the trainer times whole steps ({@link #beginStep}/{@link #endStep}); "other" is the rest
+ * the kernels' buffers and how long the step's thread waits for the parts of a batch other cores run; the trainer
+ * times whole steps ({@link #beginStep}/{@link #endStep}); "other" is the rest
  * (DL4J's bookkeeping, the updater, gradient clipping, batch assembly). Times are wall-clock on the thread that runs
  * the step (work it hands to other threads shows as what it waits for), and only time inside steps counts (not
  * evaluation or sampling). Global by nature: it measures the process. With {@code --devices N} the devices' own
