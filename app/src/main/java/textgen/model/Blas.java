@@ -1,8 +1,12 @@
 package textgen.model;
 
+import org.bytedeco.javacpp.ClassProperties;
+import org.bytedeco.javacpp.Loader;
 import org.bytedeco.mkl.global.mkl_rt;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
+import java.io.IOException;
+import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -145,6 +149,7 @@ abstract class Blas {
         private static final long SPLIT_MIN = 1 << 20;
 
         Mkl() {
+            loadOnlyWhatIsUsed();
             mkl_rt.MKL_Set_Threading_Layer(THREADING_GNU);
             if (mkl_rt.MKL_CBWR_Set(CBWR_AUTO) != 0) throw new IllegalStateException("MKL refused reproducible mode");
             mkl_rt.MKL_Set_Dynamic(0);
@@ -154,6 +159,52 @@ abstract class Blas {
         @Override
         String name() {
             return "MKL";
+        }
+
+        /**
+         * Loads MKL the way Intel intends, through its one dynamic library, mkl_rt, which then loads beside itself the
+         * core, threading layer and instruction-set libraries this CPU needs. The mkl_rt class's own initializer
+         * (JavaCPP's presets) first tries all 30 (every instruction set, both threading layers, Intel's OpenMP), most of
+         * which fail to load on their own: 0.5-1.0 s of every command's start on a Xeon model 207, where this takes
+         * 0.05-0.15 s. The files are still extracted into JavaCPP's cache, so that mkl_rt finds them beside itself; then
+         * mkl_rt and the JNI library are loaded, and the class is initialized with JavaCPP's loading switched off so
+         * that it does not try the rest. Anything unexpected (another platform, a missing file) leaves the class to
+         * load the usual way. Switching the (process-wide) flag is safe here because ND4J and OpenBLAS, the process's
+         * other JavaCPP libraries, are loaded before ({@link CpuKernels}).
+         */
+        private static void loadOnlyWhatIsUsed() {
+            String flag = "org.bytedeco.javacpp.loadlibraries";
+            try {
+                ClassProperties p = Loader.loadProperties(mkl_rt.class, Loader.loadProperties(), true);
+                URL[] rt = Loader.findLibrary(mkl_rt.class, p, "mkl_rt@.2", false);
+                URL[] jni = Loader.findLibrary(mkl_rt.class, p, p.getProperty("platform.library"), false);
+                if (rt.length == 0 || jni.length == 0 || !rt[0].toString().endsWith("/libmkl_rt.so.2")) return;
+                // the other libraries sit beside libmkl_rt.so.2 in the same jar (JavaCPP's findLibrary for each: 0.3 s)
+                String dir = rt[0].toString().substring(0, rt[0].toString().lastIndexOf('/') + 1);
+                for (String lib : p.get("platform.preload")) {
+                    String[] nameVersion = lib.split("@", 2);
+                    try {
+                        Loader.cacheResource(new URL(dir + "lib" + nameVersion[0] + ".so" + (nameVersion.length > 1 ? nameVersion[1] : "")));
+                    } catch (IOException e) {
+                        // not in this jar (another platform's name)
+                    }
+                }
+                if (Loader.loadLibrary(mkl_rt.class, rt, "mkl_rt@.2") == null || Loader.loadLibrary(mkl_rt.class, jni, p.getProperty("platform.library")) == null) return;
+            } catch (RuntimeException | LinkageError e) {
+                return;
+            }
+            synchronized (Loader.class) {
+                String before = System.getProperty(flag);
+                System.setProperty(flag, "false");
+                try {
+                    Class.forName(mkl_rt.class.getName(), true, Blas.class.getClassLoader());
+                } catch (ClassNotFoundException e) {
+                    throw new NoClassDefFoundError(e.toString());
+                } finally {
+                    if (before == null) System.clearProperty(flag);
+                    else System.setProperty(flag, before);
+                }
+            }
         }
 
         /**

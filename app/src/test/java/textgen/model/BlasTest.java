@@ -18,6 +18,27 @@ class BlasTest {
     }
 
     /**
+     * MKL is loaded through mkl_rt alone, which then maps the libraries this CPU uses (core, GNU threading layer, LP64
+     * interface, one instruction-set kernel and its vector-math twin): JavaCPP's presets would first try all 30 (every
+     * instruction set, both threading layers, Intel's OpenMP), most of which fail to load on their own, 0.5-1.0 s of
+     * each start. The products still work (the other tests here).
+     */
+    @Test
+    void mklLoadsThroughMklRtAlone() throws java.io.IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Blas.CPU.name().equals("MKL"));
+        var byJavaCpp = org.bytedeco.javacpp.Loader.getLoadedLibraries().keySet();
+        assertTrue(byJavaCpp.contains("mkl_rt@.2"), byJavaCpp.toString());
+        assertFalse(byJavaCpp.contains("mkl_core@.2") || byJavaCpp.contains("iomp5"), byJavaCpp.toString());
+        java.util.List<String> mapped;
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+            mapped = lines.filter(l -> l.contains("/libmkl_")).map(l -> l.substring(l.lastIndexOf('/') + 1)).distinct().sorted().toList();
+        }
+        assertTrue(mapped.containsAll(java.util.List.of("libmkl_rt.so.2", "libmkl_core.so.2", "libmkl_gnu_thread.so.2")), mapped.toString());
+        assertFalse(mapped.contains("libmkl_intel_thread.so.2"), mapped.toString());
+        assertTrue(mapped.size() <= 6, mapped.toString());
+    }
+
+    /**
      * A packed right-hand matrix gives the product an ordinary GEMM gives (to float rounding: another kernel sums in
      * another order), both orientations, odd sizes, beta 0 and 1, operands at offsets inside their buffers (as the
      * kernels pass them); and against OpenBLAS, so that the two libraries compute the same thing.
