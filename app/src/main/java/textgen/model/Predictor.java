@@ -290,20 +290,8 @@ public abstract class Predictor {
             return feedReusing(ids, from, n).clone();
         }
 
-        /**
-         * One stream (sampling, exact scoring) runs every product on MKL's own threads, since its steps cannot be cut
-         * into parts of a batch: handing the large products (layer 2's input projection, the output layer) to
-         * textgen's pool thread instead left it fighting MKL's spinning threads for the second core.
-         */
         @Override
         public float[] feedReusing(int[][] ids, int from, int n) {
-            if (ids.length > 1) return feedAll(ids, from, n);
-            float[][] out = new float[1][];
-            Blas.CPU.withThreads(CpuKernels.THREADS, () -> out[0] = feedAll(ids, from, n));
-            return out[0];
-        }
-
-        private float[] feedAll(int[][] ids, int from, int n) {
             int streams = ids.length, rows = n * streams;
             float[] x; // time-major rows t*S + s: one-hot vectors, or embedding rows
             if (embedding == null) {
