@@ -21,11 +21,10 @@ import java.nio.FloatBuffer;
  * packed with MKL; H200 B32 (32 x 200 x 800) at 86 and 225-242. MKL runs with conditional numerical reproducibility
  * (AUTO: the same inputs give the same bits run to run whatever the buffers' alignment) and one thread per call: the
  * kernels and {@link Mkl#sgemm} cut their work into one part per core on textgen's own threads
- * ({@link CpuKernels#inParts}), with fixed boundaries. MKL's own threads (GNU OpenMP, the library ND4J already
- * loads; Intel's OpenMP was slower here) serve only what cannot be cut that way, batch-1 steps ({@link #stepGemv})
- * and batches too small for parts, through {@link #withThreads}: OpenMP's threads spin for milliseconds after their
- * work, and spinning beside textgen's own threads made training 10-20% slower. (Sampling from a 2 x 512 model,
- * 20,000 characters: 3,260-3,380 characters/s with MKL's two threads per GEMV, 2,580-2,610 with OpenBLAS's.)
+ * ({@link CpuKernels#inParts}), with fixed boundaries; a batch-1 step's GEMV in two halves of its rows
+ * ({@link #stepGemv}). MKL's own threads (GNU OpenMP, the library ND4J already loads; Intel's OpenMP was slower here)
+ * serve only batches too small for parts, through {@link #withThreads}: OpenMP's threads spin for milliseconds after
+ * their work, and spinning beside textgen's own threads made training 10-20% slower.
  */
 abstract class Blas {
     /** The library the kernels use, chosen once. */
@@ -216,7 +215,7 @@ abstract class Blas {
         /**
          * A large product is cut along its longer side of C into one part per core ({@link CpuKernels#inParts}), each
          * on one MKL thread; a small one, one inside a part, or one whose caller asked for MKL's threads
-         * ({@link #withThreads}, as batch-1 inference does) runs on the calling thread's MKL threads.
+         * ({@link #withThreads}) runs on the calling thread's MKL threads.
          */
         @Override
         void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
