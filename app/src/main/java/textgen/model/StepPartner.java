@@ -35,7 +35,11 @@ final class StepPartner {
     /** Runs {@code body} on rows [0, rows/2) here and [rows/2, rows) on the partner (or here), and waits for both. */
     static void split(int rows, CpuKernels.RowRange body) {
         int mid = rows / 2;
-        if (CpuKernels.THREADS < 2 || mid == 0 || !HELD.compareAndSet(false, true)) {
+        if (mid == 0) {
+            body.run(0, rows);
+            return;
+        }
+        if (CpuKernels.THREADS < 2 || !HELD.compareAndSet(false, true)) {
             body.run(0, mid);
             body.run(mid, rows);
             return;
