@@ -68,14 +68,14 @@ class BackendProfileTest {
         for (Artifact a : deps) {
             assertFalse(a.artifact().matches("nd4j-native(-platform|-preset)?"), "CPU backend in the CUDA build: " + a);
             assertFalse(a.artifact().equals("mkl-platform") || a.artifact().equals("openblas-platform"), "CPU natives in the CUDA build: " + a);
-            if (a.artifact().equals("openblas") || a.artifact().equals("mkl")) {
+            if (List.of("openblas", "mkl", "dnnl", "opencl").contains(a.artifact())) {
                 assertEquals("provided", a.scope(), "the BLAS's Java API only compiles the CPU kernels: " + a);
                 assertEquals("", a.classifier(), "no BLAS natives: " + a);
             }
             assertTrue(a.classifier().isEmpty() || a.classifier().startsWith("linux-x86_64"), "only this platform's natives: " + a);
             if (a.group().equals("org.nd4j") || a.group().equals("org.deeplearning4j")) assertEquals(Backend.DL4J_VERSION, a.version(), a.toString());
         }
-        assertEquals(List.of("openblas", "mkl"), deps.stream().filter(a -> a.scope().equals("provided")).map(Artifact::artifact).toList(),
+        assertEquals(List.of("openblas", "mkl", "dnnl", "opencl"), deps.stream().filter(a -> a.scope().equals("provided")).map(Artifact::artifact).toList(),
                 "only the BLAS APIs are provided: " + deps);
     }
 

@@ -95,16 +95,19 @@ public final class Backend {
 
     /** The CPU model ("CPU" when unknown) and its widest vector extension (null when unknown), from /proc/cpuinfo. */
     static String[] cpu() {
-        try {
-            java.util.List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"));
-            String model = lines.stream().filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
-                    .findFirst().orElse("CPU");
-            String flags = " " + lines.stream().filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
-            String simd = flags.contains(" avx512f ") ? "AVX-512" : flags.contains(" avx2 ") ? "AVX2" : flags.contains(" avx ") ? "AVX"
-                    : flags.contains(" sse4_2 ") ? "SSE4.2" : null;
-            return new String[] {model, simd};
+        String model = cpuinfo("model name"), flags = " " + cpuinfo("flags") + " ";
+        String simd = flags.contains(" avx512f ") ? "AVX-512" : flags.contains(" avx2 ") ? "AVX2" : flags.contains(" avx ") ? "AVX"
+                : flags.contains(" sse4_2 ") ? "SSE4.2" : null;
+        return new String[] {model.isEmpty() ? "CPU" : model, simd};
+    }
+
+    /** The first processor's {@code field} in /proc/cpuinfo ("vendor_id", "flags", ...): "" when there is none. */
+    static String cpuinfo(String field) {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith(field) && l.substring(field.length()).trim().startsWith(":"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("");
         } catch (java.io.IOException | RuntimeException e) {
-            return new String[] {"CPU", null};
+            return "";
         }
     }
 }

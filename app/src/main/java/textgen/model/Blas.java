@@ -12,15 +12,16 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * The BLAS under textgen's CPU kernels: Intel MKL (the oneMKL 2022.0 that JavaCPP ships as a Maven artifact) unless it
- * cannot load or {@code -Dtextgen.blas=openblas} asks for ND4J's own OpenBLAS 0.3.19. Row-major throughout.
+ * The BLAS under textgen's CPU kernels: Intel MKL (the oneMKL 2022.0 that JavaCPP ships as a Maven artifact), oneDNN
+ * on AMD CPUs with AVX-512 ({@link OneDnn}), ND4J's own OpenBLAS 0.3.19 when neither loads ({@link #choose}).
+ * Row-major throughout.
  *
  * <p>Why MKL: a recurrent layer multiplies the same recurrent matrix by every time step's state, and OpenBLAS packs
  * that matrix again on every call; MKL's packed API ({@link #pack}) packs it once per pass. On 2 cores of an Intel
  * Xeon (model 207), per-step products of H512 B64 (64 x 512 x 2048) ran at 137 GFLOP/s with OpenBLAS and 254-298
  * packed with MKL; H200 B32 (32 x 200 x 800) at 86 and 225-242. MKL runs with conditional numerical reproducibility
  * (AUTO: the same inputs give the same bits run to run whatever the buffers' alignment) and one thread per call: the
- * kernels and {@link Mkl#sgemm} cut their work into one part per core on textgen's own threads
+ * kernels and {@link #sgemm} cut their work into one part per core on textgen's own threads
  * ({@link CpuKernels#inParts}), with fixed boundaries; a batch-1 step's GEMV in two halves of its rows
  * ({@link #stepGemv}). MKL's own threads (GNU OpenMP, the library ND4J already loads; Intel's OpenMP was slower here)
  * serve only batches too small for parts, through {@link #withThreads}: OpenMP's threads spin for milliseconds after
@@ -32,9 +33,35 @@ abstract class Blas {
 
     abstract String name();
 
-    /** C [m, n] = alpha op(A) op(B) + beta C. */
-    abstract void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
-                        FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc);
+    /** C [m, n] = alpha op(A) op(B) + beta C in one call of the library, on this thread's thread count. */
+    abstract void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                       FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc);
+
+    /** This thread's thread count for calls into the library ({@link #withThreads}). */
+    abstract int threads();
+
+    /** Fewest multiply-adds for which {@link #sgemm} cuts a product into parts, one per core. */
+    private static final long SPLIT_MIN = 1 << 20;
+
+    /**
+     * C [m, n] = alpha op(A) op(B) + beta C. With a library that takes concurrent calls, a large product is cut along
+     * its longer side of C into one part per core ({@link CpuKernels#inParts}), each on one library thread; a small
+     * one, one inside a part, or one whose caller asked for the library's threads ({@link #withThreads}) is one call.
+     */
+    final void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                     FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+        int parts = !parallelCalls() || (long) m * n * k < SPLIT_MIN || CpuKernels.inPart() || threads() > 1 ? 1
+                : Math.min(CpuKernels.THREADS, Math.max(m, n) / 16);
+        if (parts < 2) {
+            gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        } else if (m >= n) {
+            CpuKernels.inParts(m, parts, (p, r0, r1) -> gemm(transA, transB, r1 - r0, n, k, alpha,
+                    CpuKernels.at(a, transA ? r0 : r0 * lda), lda, b, ldb, beta, CpuKernels.at(c, r0 * ldc), ldc));
+        } else {
+            CpuKernels.inParts(n, parts, (p, c0, c1) -> gemm(transA, transB, m, c1 - c0, k, alpha,
+                    a, lda, CpuKernels.at(b, transB ? c0 * ldb : c0), ldb, beta, CpuKernels.at(c, c0), ldc));
+        }
+    }
 
     /** y = alpha op(A) x + beta y, A [m, n]. */
     abstract void sgemv(boolean trans, int m, int n, float alpha, FloatBuffer a, int lda, FloatBuffer x, float beta, FloatBuffer y);
@@ -88,13 +115,28 @@ abstract class Blas {
         }
     }
 
+    /**
+     * MKL, except on AMD CPUs with AVX-512 (measured: EPYC family 26), where MKL runs its generic code and oneDNN its
+     * AVX-512 kernels, 1.7-2.2x as fast ({@link OneDnn}); {@code -Dtextgen.blas=mkl|onednn|openblas} asks for one.
+     * A library that cannot load (another platform, the CUDA build) gives way to the next; ND4J's OpenBLAS is always
+     * there. Chosen from the CPU, never from a timing, so that one machine always computes with the same library.
+     */
     private static Blas choose() {
         CpuKernels.init();
-        if (!"openblas".equals(System.getProperty("textgen.blas"))) {
+        String flags = " " + Backend.cpuinfo("flags") + " ";
+        boolean amdAvx512 = Backend.cpuinfo("vendor_id").equals("AuthenticAMD")
+                && java.util.stream.Stream.of("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl").allMatch(f -> flags.contains(" " + f + " "));
+        java.util.List<java.util.function.Supplier<Blas>> order = switch (System.getProperty("textgen.blas", "")) {
+            case "openblas" -> java.util.List.of();
+            case "mkl" -> java.util.List.of(Mkl::new);
+            case "onednn" -> java.util.List.of(OneDnn::new);
+            default -> amdAvx512 ? java.util.List.of(OneDnn::new, Mkl::new) : java.util.List.of(Mkl::new, OneDnn::new);
+        };
+        for (java.util.function.Supplier<Blas> library : order) {
             try {
-                return new Mkl();
+                return library.get();
             } catch (RuntimeException | LinkageError e) {
-                // no MKL for this platform or build: OpenBLAS, which ND4J's CPU backend always has
+                // not loadable here: the next
             }
         }
         return new OpenBlas();
@@ -114,8 +156,8 @@ abstract class Blas {
         }
 
         @Override
-        void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
-                   FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+        void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                  FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
             openblas_nolapack.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         }
 
@@ -131,7 +173,7 @@ abstract class Blas {
 
         @Override
         void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
-            sgemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
+            gemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
         }
 
         /** OpenBLAS 0.3.19 has one thread count for the process, and concurrent calls wait for each other. */
@@ -144,14 +186,16 @@ abstract class Blas {
         void withThreads(int threads, Runnable body) {
             body.run();
         }
+
+        @Override
+        int threads() {
+            return CpuKernels.THREADS;
+        }
     }
 
     /** Intel MKL through JavaCPP's mkl_rt. */
     static final class Mkl extends Blas {
         private static final int PACKED = 151, B_MATRIX = 162, THREADING_GNU = 3, CBWR_AUTO = 2;
-
-        /** Fewest multiply-adds for which {@link #sgemm} cuts a product into parts, one per core. */
-        private static final long SPLIT_MIN = 1 << 20;
 
         Mkl() {
             loadOnlyWhatIsUsed();
@@ -212,25 +256,15 @@ abstract class Blas {
             }
         }
 
-        /**
-         * A large product is cut along its longer side of C into one part per core ({@link CpuKernels#inParts}), each
-         * on one MKL thread; a small one, one inside a part, or one whose caller asked for MKL's threads
-         * ({@link #withThreads}) runs on the calling thread's MKL threads.
-         */
         @Override
-        void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
-                   FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
-            int parts = (long) m * n * k < SPLIT_MIN || CpuKernels.inPart() || mkl_rt.MKL_Get_Max_Threads() > 1 ? 1
-                    : Math.min(CpuKernels.THREADS, Math.max(m, n) / 16);
-            if (parts < 2) {
-                mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            } else if (m >= n) {
-                CpuKernels.inParts(m, parts, (p, r0, r1) -> mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), r1 - r0, n, k, alpha,
-                        CpuKernels.at(a, transA ? r0 : r0 * lda), lda, b, ldb, beta, CpuKernels.at(c, r0 * ldc), ldc));
-            } else {
-                CpuKernels.inParts(n, parts, (p, c0, c1) -> mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, c1 - c0, k, alpha,
-                        a, lda, CpuKernels.at(b, transB ? c0 * ldb : c0), ldb, beta, CpuKernels.at(c, c0), ldc));
-            }
+        void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                  FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+            mkl_rt.cblas_sgemm(ROW_MAJOR, op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+
+        @Override
+        int threads() {
+            return mkl_rt.MKL_Get_Max_Threads();
         }
 
         @Override

@@ -11,10 +11,24 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class BlasTest {
     private static final Blas OPENBLAS = new Blas.OpenBlas();
+    private static final Blas MKL = new Blas.Mkl(), ONEDNN = new OneDnn();
+
+    /** The libraries that take concurrent calls, each tested here whichever this CPU's kernels use. */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> libraries() {
+        return java.util.stream.Stream.of(MKL, ONEDNN).map(b -> org.junit.jupiter.params.provider.Arguments.of(b.name(), b));
+    }
 
     @Test
-    void theDefaultBuildRunsTheKernelsOnMkl() {
-        assertEquals(System.getProperty("textgen.blas", "mkl").equals("openblas") ? "OpenBLAS" : "MKL", Blas.CPU.name());
+    void theDefaultBuildRunsTheKernelsOnMklOrOnOneDnnOnAmdWithAvx512() {
+        String flags = " " + Backend.cpuinfo("flags") + " ";
+        boolean amdAvx512 = Backend.cpuinfo("vendor_id").equals("AuthenticAMD") && flags.contains(" avx512f ") && flags.contains(" avx512bw ");
+        String expected = switch (System.getProperty("textgen.blas", "")) {
+            case "openblas" -> "OpenBLAS";
+            case "mkl" -> "MKL";
+            case "onednn" -> "oneDNN";
+            default -> amdAvx512 ? "oneDNN" : "MKL";
+        };
+        assertEquals(expected, Blas.CPU.name());
     }
 
     /**
@@ -25,7 +39,6 @@ class BlasTest {
      */
     @Test
     void mklLoadsThroughMklRtAlone() throws java.io.IOException {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Blas.CPU.name().equals("MKL"));
         var byJavaCpp = org.bytedeco.javacpp.Loader.getLoadedLibraries().keySet();
         assertTrue(byJavaCpp.contains("mkl_rt@.2"), byJavaCpp.toString());
         assertFalse(byJavaCpp.contains("mkl_core@.2") || byJavaCpp.contains("iomp5"), byJavaCpp.toString());
@@ -46,25 +59,29 @@ class BlasTest {
     @ParameterizedTest
     @CsvSource({"2, 7, 5, true", "3, 13, 11, false", "64, 2048, 512, true", "50, 128, 512, false", "32, 800, 200, true"})
     void packedProductsEqualGemm(int m, int n, int k, boolean transB) {
+        libraries().forEach(l -> packedProductsEqualGemm((Blas) l.get()[1], m, n, k, transB));
+    }
+
+    private static void packedProductsEqualGemm(Blas blas, int m, int n, int k, boolean transB) {
         Random rnd = new Random(m * 1_000_003L + n * 31L + k);
         int ldb = transB ? k : n;
         FloatBuffer a = offset(noise(rnd, m * k + 3), 3), b = offset(noise(rnd, k * n + 1), 1);
         FloatBuffer c0 = noise(rnd, m * n);
         for (float beta : new float[] {0f, 1f}) {
             FloatBuffer viaGemm = copy(c0), packed = copy(c0), viaOpenBlas = copy(c0);
-            Blas.CPU.sgemm(false, transB, m, n, k, 1f, a, k, b, ldb, beta, viaGemm, n);
-            Blas.Packed p = Blas.CPU.pack(null, transB, m, n, k, b, ldb);
-            Blas.CPU.compute(p, a, k, beta, packed, n);
+            blas.sgemm(false, transB, m, n, k, 1f, a, k, b, ldb, beta, viaGemm, n);
+            Blas.Packed p = blas.pack(null, transB, m, n, k, b, ldb);
+            blas.compute(p, a, k, beta, packed, n);
             OPENBLAS.sgemm(false, transB, m, n, k, 1f, a, k, b, ldb, beta, viaOpenBlas, n);
             for (int i = 0; i < m * n; i++) {
                 float tol = 2e-6f * k;
-                assertEquals(viaGemm.get(i), packed.get(i), tol, "element " + i + ", beta " + beta);
-                assertEquals(viaOpenBlas.get(i), packed.get(i), tol, "element " + i + ", beta " + beta);
+                assertEquals(viaGemm.get(i), packed.get(i), tol, blas.name() + ", element " + i + ", beta " + beta);
+                assertEquals(viaOpenBlas.get(i), packed.get(i), tol, blas.name() + ", element " + i + ", beta " + beta);
             }
             // packing again into the storage of the first gives the same
-            Blas.Packed again = Blas.CPU.pack(p, transB, m, n, k, b, ldb);
+            Blas.Packed again = blas.pack(p, transB, m, n, k, b, ldb);
             FloatBuffer second = copy(c0);
-            Blas.CPU.compute(again, a, k, beta, second, n);
+            blas.compute(again, a, k, beta, second, n);
             assertEquals(packed, second);
         }
     }
@@ -76,29 +93,35 @@ class BlasTest {
     @ParameterizedTest
     @CsvSource({"800, 200, 1600", "37, 301, 290", "1600, 65, 200", "65, 1603, 200"})
     void cutProductsEqualOneCall(int m, int n, int k) {
+        libraries().forEach(l -> cutProductsEqualOneCall((Blas) l.get()[1], m, n, k));
+    }
+
+    private static void cutProductsEqualOneCall(Blas blas, int m, int n, int k) {
         Random rnd = new Random(m + 7L * n + 13L * k);
         for (boolean transA : new boolean[] {false, true}) {
             for (boolean transB : new boolean[] {false, true}) {
                 int lda = transA ? m : k, ldb = transB ? k : n;
                 FloatBuffer a = noise(rnd, m * k), b = noise(rnd, k * n), c0 = noise(rnd, m * n);
                 FloatBuffer mine = copy(c0), reference = copy(c0);
-                Blas.CPU.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, mine, n);
+                blas.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, mine, n);
                 OPENBLAS.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, reference, n);
                 for (int i = 0; i < m * n; i++) {
-                    assertEquals(reference.get(i), mine.get(i), 1e-6f * k, "transA " + transA + ", transB " + transB + ", element " + i);
+                    assertEquals(reference.get(i), mine.get(i), 1e-6f * k, blas.name() + ", transA " + transA + ", transB " + transB + ", element " + i);
                 }
             }
         }
     }
 
     /**
-     * Run to run, MKL's result must not depend on where JavaCPP or the JVM put the operands: the same product with
-     * every operand at another alignment (4 bytes off) gives the same bits. MKL's documentation allows unaligned
-     * data another code path unless conditional numerical reproducibility is on, which {@link Blas} sets (on the
-     * Intel Xeon of 2026-12-03 this also passed without it: a guard, not a proof that the setting is needed).
+     * Run to run, a library's result must not depend on where JavaCPP or the JVM put the operands: the same product
+     * with every operand at another alignment (4 bytes off) gives the same bits, for products and one-row products
+     * (GEMV). MKL's documentation allows unaligned data another code path unless conditional numerical
+     * reproducibility is on, which {@link Blas} sets (on the Intel Xeon of 2026-12-03 this also passed without it: a
+     * guard, not a proof that the setting is needed).
      */
-    @Test
-    void resultsDoNotDependOnAlignment() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("libraries")
+    void resultsDoNotDependOnAlignment(String name, Blas blas) {
         int m = 64, n = 2048, k = 512;
         Random rnd = new Random(7);
         float[] a = new float[m * k], b = new float[n * k];
@@ -108,15 +131,62 @@ class BlasTest {
         for (int shift = 0; shift < 2; shift++) {
             FloatBuffer ab = offset(CpuKernels.alloc(a.length + 1), shift).put(0, a), bb = offset(CpuKernels.alloc(b.length + 1), shift).put(0, b);
             FloatBuffer c = offset(CpuKernels.alloc(m * n + 1), shift), packed = offset(CpuKernels.alloc(m * n + 1), 1 - shift);
-            Blas.CPU.sgemm(false, true, m, n, k, 1f, ab, k, bb, k, 0f, c, n);
-            Blas.CPU.compute(Blas.CPU.pack(null, true, m, n, k, bb, k), ab, k, 0f, packed, n);
-            results[shift] = new FloatBuffer[] {c, packed};
+            FloatBuffer y = offset(CpuKernels.alloc(n + 1), 1 - shift), yT = offset(CpuKernels.alloc(k + 1), shift);
+            blas.sgemm(false, true, m, n, k, 1f, ab, k, bb, k, 0f, c, n);
+            blas.compute(blas.pack(null, true, m, n, k, bb, k), ab, k, 0f, packed, n);
+            blas.sgemv(false, n, k, 1f, bb, k, ab, 0f, y);
+            blas.sgemv(true, n, k, 1f, bb, k, c, 0f, yT);
+            results[shift] = new FloatBuffer[] {c, packed, y, yT};
         }
-        for (int r = 0; r < 2; r++) {
-            for (int i = 0; i < m * n; i++) {
-                assertEquals(Float.floatToIntBits(results[0][r].get(i)), Float.floatToIntBits(results[1][r].get(i)), (r == 0 ? "gemm" : "packed") + ", element " + i);
+        for (int r = 0; r < 4; r++) {
+            for (int i = 0; i < results[0][r].capacity() - 1; i++) {
+                assertEquals(Float.floatToIntBits(results[0][r].get(i)), Float.floatToIntBits(results[1][r].get(i)),
+                        name + ", " + new String[] {"gemm", "packed", "gemv", "gemv transposed"}[r] + ", element " + i);
             }
         }
+    }
+
+    /**
+     * GEMV (oneDNN's is a one-row product) gives what OpenBLAS gives, both orientations, alpha and beta, odd sizes,
+     * operands at offsets.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("libraries")
+    void gemvEqualsOpenBlas(String name, Blas blas) {
+        Random rnd = new Random(11);
+        for (int[] size : new int[][] {{1, 1}, {3, 5}, {17, 33}, {2048, 512}, {801, 203}}) {
+            int m = size[0], n = size[1];
+            for (boolean trans : new boolean[] {false, true}) {
+                FloatBuffer a = offset(noise(rnd, m * n + 1), 1), x = offset(noise(rnd, (trans ? m : n) + 2), 2);
+                FloatBuffer y0 = noise(rnd, trans ? n : m);
+                for (float beta : new float[] {0f, 1f}) {
+                    FloatBuffer mine = copy(y0), reference = copy(y0);
+                    blas.sgemv(trans, m, n, 0.5f, a, n, x, beta, mine);
+                    OPENBLAS.sgemv(trans, m, n, 0.5f, a, n, x, beta, reference);
+                    for (int i = 0; i < mine.capacity(); i++) {
+                        assertEquals(reference.get(i), mine.get(i), 1e-6f * Math.max(m, n), name + " " + m + "x" + n + ", trans " + trans + ", beta " + beta + ", element " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link Blas#withThreads} sets the calling thread's count for the body only; a thread that never asked computes
+     * on one (textgen cuts products into parts on its own threads).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("libraries")
+    void threadCountsBelongToTheCallingThread(String name, Blas blas) throws Exception {
+        int[] seen = new int[3];
+        Thread t = new Thread(() -> {
+            seen[0] = blas.threads();
+            blas.withThreads(2, () -> seen[1] = blas.threads());
+            seen[2] = blas.threads();
+        });
+        t.start();
+        t.join();
+        assertArrayEquals(new int[] {1, 2, 1}, seen, name);
     }
 
     private static FloatBuffer noise(Random rnd, int n) {
