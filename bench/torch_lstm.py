@@ -125,7 +125,15 @@ def gemm(a):
     import os
     # Debian's torch links the generic libblas.so.3; libopenblas0-pthread points that alternative at OpenBLAS
     blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
-    print(json.dumps({"gflops": best / 1e9, "blas": blas}))
+    core = None
+    try:  # which of OpenBLAS's kernels run (its own pick for this CPU, or OPENBLAS_CORETYPE's)
+        import ctypes
+        lib = ctypes.CDLL(blas)
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        core = lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        pass
+    print(json.dumps({"gflops": best / 1e9, "blas": blas, "core": core}))
 
 
 if __name__ == "__main__":
