@@ -83,12 +83,17 @@ abstract class Blas {
 
     /**
      * B prepared for {@link #compute}: C [m, n] = A [m, k] op(B) + beta C with this B, these m, n, k, until B changes.
-     * {@code reuse} is a previous result whose storage may be taken over.
+     * {@code reuse} is a previous result whose storage may be taken over. Here B as it is, for libraries without a
+     * packed-operand API (OpenBLAS and oneDNN pack it inside every product); MKL packs it once.
      */
-    abstract Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb);
+    Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
+        return new Packed(transB, m, n, k, b, ldb);
+    }
 
     /** C [m, n] = A [m, k] op(B) + beta C, with B, m, n, k as packed. */
-    abstract void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc);
+    void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
+        gemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
+    }
 
     /**
      * Whether threads of our own may call this library at the same time, each with its own thread count
@@ -148,7 +153,7 @@ abstract class Blas {
         return trans ? TRANS : NO_TRANS;
     }
 
-    /** ND4J's OpenBLAS; "packing" keeps B as it is (OpenBLAS packs it inside every product). */
+    /** ND4J's OpenBLAS. */
     static final class OpenBlas extends Blas {
         @Override
         String name() {
@@ -164,16 +169,6 @@ abstract class Blas {
         @Override
         void sgemv(boolean trans, int m, int n, float alpha, FloatBuffer a, int lda, FloatBuffer x, float beta, FloatBuffer y) {
             openblas_nolapack.cblas_sgemv(ROW_MAJOR, op(trans), m, n, alpha, a, lda, x, 1, beta, y, 1);
-        }
-
-        @Override
-        Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
-            return new Packed(transB, m, n, k, b, ldb);
-        }
-
-        @Override
-        void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
-            gemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
         }
 
         /** OpenBLAS 0.3.19 has one thread count for the process, and concurrent calls wait for each other. */

@@ -16,7 +16,7 @@ import java.nio.FloatBuffer;
  * <p>oneDNN runs on the GNU OpenMP that ND4J loads, with the calling thread's OpenMP thread count: each thread's
  * count is set to 1 on its first call (textgen cuts products into parts on its own threads, as with MKL), and
  * {@link #withThreads} changes it for a body through ND4J's {@code setOmpNumThreads}, which sets the calling thread's
- * count in that same library. oneDNN has no packed-operand API: {@link #pack} keeps B as it is. Its results do not
+ * count in that same library. oneDNN has no packed-operand API ({@link #pack} keeps B as it is). Its results do not
  * depend on the operands' alignment (BlasTest).
  */
 final class OneDnn extends Blas {
@@ -47,16 +47,6 @@ final class OneDnn extends Blas {
     void sgemv(boolean trans, int m, int n, float alpha, FloatBuffer a, int lda, FloatBuffer x, float beta, FloatBuffer y) {
         if (trans) gemm(false, false, 1, n, m, alpha, x, m, a, lda, beta, y, n);
         else gemm(false, true, 1, m, n, alpha, x, n, a, lda, beta, y, m);
-    }
-
-    @Override
-    Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
-        return new Packed(transB, m, n, k, b, ldb);
-    }
-
-    @Override
-    void compute(Packed p, FloatBuffer a, int lda, float beta, FloatBuffer c, int ldc) {
-        gemm(false, p.transB, p.m, p.n, p.k, 1f, a, lda, p.b, p.ldb, beta, c, ldc);
     }
 
     @Override
