@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class BlasTest {
     private static final Blas OPENBLAS = new Blas.OpenBlas();
-    private static final Blas MKL = new Blas.Mkl(), ONEDNN = new OneDnn();
+    private static final Blas MKL = new Mkl(), ONEDNN = new OneDnn();
 
     /** The libraries that take concurrent calls, each tested here whichever this CPU's kernels use. */
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> libraries() {
