@@ -171,5 +171,4 @@ abstract class Blas {
             return CpuKernels.THREADS;
         }
     }
-
 }
