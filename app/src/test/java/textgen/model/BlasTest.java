@@ -138,8 +138,9 @@ class BlasTest {
             blas.sgemv(true, n, k, 1f, bb, k, c, 0f, yT);
             results[shift] = new FloatBuffer[] {c, packed, y, yT};
         }
+        int[] sizes = {m * n, m * n, n, k};
         for (int r = 0; r < 4; r++) {
-            for (int i = 0; i < results[0][r].capacity() - 1; i++) {
+            for (int i = 0; i < sizes[r]; i++) {
                 assertEquals(Float.floatToIntBits(results[0][r].get(i)), Float.floatToIntBits(results[1][r].get(i)),
                         name + ", " + new String[] {"gemm", "packed", "gemv", "gemv transposed"}[r] + ", element " + i);
             }
