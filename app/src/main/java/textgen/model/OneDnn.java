@@ -26,6 +26,7 @@ final class OneDnn extends Blas {
         return Boolean.TRUE;
     });
 
+    /** Loads oneDNN (its class's initialization) here, so that a library that cannot load fails in {@link Blas#choose}. */
     OneDnn() {
         if (dnnl.dnnl_get_effective_cpu_isa() == dnnl.dnnl_cpu_isa_all) throw new IllegalStateException("oneDNN found no instruction set");
     }
