@@ -100,6 +100,27 @@ class StepPartnerTest {
         assertArrayEquals(new int[] {1, 1, 1, 1}, rows);
     }
 
+    /**
+     * A partner's half that takes long (as when the partner is preempted) is waited for with the caller parked, not
+     * spinning: the call returns only with both halves done, and the next call works as before.
+     */
+    @Test
+    void aSlowPartnersHalfIsWaitedFor() {
+        assumeTwoCores();
+        for (int rep = 0; rep < 3; rep++) {
+            int[] rows = new int[4];
+            String[] by = new String[4];
+            StepPartner.split(4, (r0, r1) -> {
+                by[r0] = Thread.currentThread().getName();
+                if (r0 > 0) sleepMillis(20); // longer than the first half: the caller waits past its spin
+                else sleepMillis(5); // the partner takes its half meanwhile
+                for (int r = r0; r < r1; r++) rows[r]++;
+            });
+            assertArrayEquals(new int[] {1, 1, 1, 1}, rows, "repetition " + rep);
+            assertEquals("textgen-step-partner", by[2], "repetition " + rep);
+        }
+    }
+
     private static void assumeTwoCores() {
         org.junit.jupiter.api.Assumptions.assumeTrue(CpuKernels.THREADS > 1, "one core: no partner");
     }
