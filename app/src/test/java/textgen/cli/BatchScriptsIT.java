@@ -69,6 +69,11 @@ class BatchScriptsIT {
         return Checkpoint.read(runDir.resolve("latest.zip"), false).state().iteration();
     }
 
+    /** What the "run directory:" line says of a resumed run (the iteration with thousands separators). */
+    private static String resumingAt(long iteration) {
+        return String.format(java.util.Locale.ROOT, "resuming at iteration %,d", iteration);
+    }
+
     @Test
     void sweepWritesOneRunDirectoryPerConfigAndSkipsFinishedRunsWhenRunAgain() throws Exception {
         Path a = config("a", 8), b = config("b", 5);
@@ -130,7 +135,7 @@ class BatchScriptsIT {
         Shell.Run second = script(null, CPU, SWEEP, "--out", out.toString(), c.toString());
         assertEquals(0, second.exit(300), second.outText() + second.errText());
         assertTrue(second.outText().contains(out.resolve("long") + ": resuming from latest.zip"), second.outText());
-        assertTrue(second.outText().contains("(resuming at iteration " + String.format(java.util.Locale.ROOT, "%,d", hungUpAt) + ")"), second.outText());
+        assertTrue(second.outText().contains("(" + resumingAt(hungUpAt) + ")"), second.outText());
         assertEquals(LONG_RUN, iterations(out.resolve("long")));
         assertTrue(tsv(out.resolve("summary.tsv"), "long").startsWith("long\tdone\t"));
     }
@@ -213,7 +218,7 @@ class BatchScriptsIT {
         assertEquals(130, first.exit(120), first.outText() + first.errText());
         long saved = iterations(run);
         assertEquals(0, second.exit(300), second.outText() + second.errText());
-        assertTrue(second.outText().contains("resuming at iteration " + String.format(java.util.Locale.ROOT, "%,d", saved)), second.outText());
+        assertTrue(second.outText().contains(resumingAt(saved)), second.outText());
         assertEquals(LONG_RUN, iterations(run));
     }
 
@@ -243,7 +248,7 @@ class BatchScriptsIT {
         restart.put("SLURM_RESTART_COUNT", "1");
         Shell.Run second = Shell.start(dir, bin, restart, "setsid", "bash", SLURM, c.toString());
         second.awaitOut(l -> l.startsWith("run directory: "), 120);
-        assertTrue(second.outText().contains("resuming at iteration " + afterLimit), second.outText());
+        assertTrue(second.outText().contains(resumingAt(afterLimit)), second.outText());
         Thread.sleep(800); // training has started (the first line comes from inside the run)
         second.signalGroup("TERM");
         assertEquals(130, second.exit(120), second.outText() + second.errText());
@@ -255,7 +260,7 @@ class BatchScriptsIT {
         restart.put("SLURM_RESTART_COUNT", "2");
         Shell.Run third = Shell.start(dir, bin, restart, "bash", SLURM, c.toString());
         assertEquals(0, third.exit(300), third.outText() + third.errText());
-        assertTrue(third.outText().contains("resuming at iteration " + afterPreemption), third.outText());
+        assertTrue(third.outText().contains(resumingAt(afterPreemption)), third.outText());
         assertEquals(LONG_RUN, iterations(run));
         assertTrue(Files.readString(run.resolve("result.json")).contains("\"iterations\":" + LONG_RUN));
         String log = Files.readString(run.resolve("train.log"));
