@@ -275,6 +275,28 @@ class LauncherIT {
         }
     }
 
+    /** {@code sample} runs with C1 alone (-XX:TieredStopAtLevel=1), other commands tiered; a setting of the user's wins. */
+    @Test
+    void sampleCompilesWithC1AloneUnlessTheUserSaysOtherwise() throws Exception {
+        Sandbox s = Sandbox.create(dir, true);
+        record Case(Map<String, String> env, List<String> args, List<String> expected) {
+        }
+        for (Case c : List.of(new Case(Map.of(), List.of("sample", "--help"), List.of("-XX:+UseSerialGC", "-Xms64m", "-XX:TieredStopAtLevel=1")),
+                new Case(Map.of(), List.of("--stacktrace", "sample", "--help"), List.of("-XX:+UseSerialGC", "-Xms64m", "-XX:TieredStopAtLevel=1")),
+                new Case(Map.of(), List.of("perplexity", "--text", "sample"), List.of("-XX:+UseSerialGC", "-Xms64m")),
+                new Case(Map.of("JAVA_OPTS", "-XX:TieredStopAtLevel=4"), List.of("sample", "--help"), List.of("-XX:+UseSerialGC", "-Xms64m", "-XX:TieredStopAtLevel=4")),
+                new Case(Map.of("JDK_JAVA_OPTIONS", "-XX:-TieredCompilation"), List.of("sample", "--help"), List.of("-XX:+UseSerialGC", "-Xms64m")))) {
+            Shell.Run r = s.run(c.env(), c.args().toArray(String[]::new));
+            assertEquals(0, r.process.exitValue(), r.errText());
+            List<String> expected = new java.util.ArrayList<>(List.of("java"));
+            expected.addAll(c.expected());
+            expected.add("-jar");
+            expected.add(s.jar());
+            expected.addAll(c.args());
+            assertEquals(String.join(" ", expected), r.outText(), c.toString());
+        }
+    }
+
     static String[] concat(String[] first, List<String> rest) {
         String[] a = java.util.Arrays.copyOf(first, first.length + rest.size());
         for (int i = 0; i < rest.size(); i++) a[first.length + i] = rest.get(i);
