@@ -15,9 +15,20 @@ final class CpuKernels {
     private CpuKernels() {
     }
 
+    /**
+     * A direct buffer of {@code n} floats starting on a 64-byte boundary (a cache line): Java's own direct buffers
+     * start 16 bytes past one, so that every 64-byte vector load of a product crossed two lines. On an AMD EPYC
+     * (family 26) a 2048 x 512 step product in two halves took 33-39 us instead of 27-30 ({@link NativeGemv}), and
+     * oneDNN's on one thread 75-102 instead of 67-70.
+     */
     static FloatBuffer alloc(long n) {
-        if (n > Integer.MAX_VALUE / 4) throw new IllegalArgumentException("kernel buffer too large: " + n + " floats");
-        return ByteBuffer.allocateDirect((int) n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        if (n > (Integer.MAX_VALUE - 127) / 4) throw new IllegalArgumentException("kernel buffer too large: " + n + " floats");
+        return aligned((int) n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** {@code bytes} direct bytes from a 64-byte boundary on (of at least bytes + 1 allocated, once aligned). */
+    static ByteBuffer aligned(int bytes) {
+        return ByteBuffer.allocateDirect(bytes + 127).alignedSlice(64).limit(bytes).slice();
     }
 
     /** {@code buf} when it holds at least {@code n} floats, else a new direct buffer of {@code n}. */

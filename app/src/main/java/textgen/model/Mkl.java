@@ -6,8 +6,6 @@ import org.bytedeco.mkl.global.mkl_rt;
 
 import java.io.IOException;
 import java.net.URL;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
@@ -105,7 +103,7 @@ final class Mkl extends Blas {
     @Override
     Packed pack(Packed reuse, boolean transB, int m, int n, int k, FloatBuffer b, int ldb) {
         long bytes = mkl_rt.cblas_sgemm_pack_get_size(B_MATRIX, m, n, k);
-        FloatBuffer dest = reuse != null && reuse.b.capacity() * 4L >= bytes ? reuse.b : aligned(bytes);
+        FloatBuffer dest = reuse != null && reuse.b.capacity() * 4L >= bytes ? reuse.b : CpuKernels.alloc((bytes + 3) / 4);
         mkl_rt.cblas_sgemm_pack(ROW_MAJOR, B_MATRIX, cblasOp(transB), m, n, k, 1f, b, ldb, dest);
         return new Packed(transB, m, n, k, dest, ldb);
     }
@@ -128,11 +126,5 @@ final class Mkl extends Blas {
         } finally {
             mkl_rt.MKL_Set_Num_Threads_Local(previous);
         }
-    }
-
-    /** A direct buffer of at least {@code bytes}, starting on a 64-byte boundary (as MKL's own allocator gives). */
-    private static FloatBuffer aligned(long bytes) {
-        if (bytes > Integer.MAX_VALUE - 64) throw new IllegalArgumentException("packed matrix too large: " + bytes + " bytes");
-        return ByteBuffer.allocateDirect((int) bytes + 64).alignedSlice(64).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 }

@@ -8,6 +8,8 @@ import java.nio.FloatBuffer;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static textgen.model.KernelData.copy;
+import static textgen.model.KernelData.noiseBuffer;
 
 class BlasTest {
     private static final Blas OPENBLAS = new Blas.OpenBlas();
@@ -65,8 +67,8 @@ class BlasTest {
     private static void packedProductsEqualGemm(Blas blas, int m, int n, int k, boolean transB) {
         Random rnd = new Random(m * 1_000_003L + n * 31L + k);
         int ldb = transB ? k : n;
-        FloatBuffer a = offset(noise(rnd, m * k + 3), 3), b = offset(noise(rnd, k * n + 1), 1);
-        FloatBuffer c0 = noise(rnd, m * n);
+        FloatBuffer a = offset(noiseBuffer(rnd, m * k + 3), 3), b = offset(noiseBuffer(rnd, k * n + 1), 1);
+        FloatBuffer c0 = noiseBuffer(rnd, m * n);
         for (float beta : new float[] {0f, 1f}) {
             FloatBuffer viaGemm = copy(c0), packed = copy(c0), viaOpenBlas = copy(c0);
             blas.sgemm(false, transB, m, n, k, 1f, a, k, b, ldb, beta, viaGemm, n);
@@ -101,7 +103,7 @@ class BlasTest {
         for (boolean transA : new boolean[] {false, true}) {
             for (boolean transB : new boolean[] {false, true}) {
                 int lda = transA ? m : k, ldb = transB ? k : n;
-                FloatBuffer a = noise(rnd, m * k), b = noise(rnd, k * n), c0 = noise(rnd, m * n);
+                FloatBuffer a = noiseBuffer(rnd, m * k), b = noiseBuffer(rnd, k * n), c0 = noiseBuffer(rnd, m * n);
                 FloatBuffer mine = copy(c0), reference = copy(c0);
                 blas.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, mine, n);
                 OPENBLAS.sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, reference, n);
@@ -147,6 +149,17 @@ class BlasTest {
         }
     }
 
+    /** Kernel buffers start on a cache line (64 bytes), whatever their size, and hold exactly what was asked. */
+    @Test
+    void kernelBuffersStartOnACacheLine() {
+        for (int bytes : new int[] {4, 60, 64, 100, 4096, 1 << 20, 4 * 1_048_577}) {
+            java.nio.ByteBuffer b = CpuKernels.aligned(bytes);
+            assertEquals(0, b.alignmentOffset(0, 64), bytes + " bytes");
+            assertEquals(bytes, b.capacity());
+        }
+        assertEquals(1001, CpuKernels.alloc(1001).capacity());
+    }
+
     /**
      * GEMV (oneDNN's is a one-row product) gives what OpenBLAS gives, both orientations, alpha and beta, odd sizes,
      * operands at offsets.
@@ -158,8 +171,8 @@ class BlasTest {
         for (int[] size : new int[][] {{1, 1}, {3, 5}, {17, 33}, {2048, 512}, {801, 203}}) {
             int m = size[0], n = size[1];
             for (boolean trans : new boolean[] {false, true}) {
-                FloatBuffer a = offset(noise(rnd, m * n + 1), 1), x = offset(noise(rnd, (trans ? m : n) + 2), 2);
-                FloatBuffer y0 = noise(rnd, trans ? n : m);
+                FloatBuffer a = offset(noiseBuffer(rnd, m * n + 1), 1), x = offset(noiseBuffer(rnd, (trans ? m : n) + 2), 2);
+                FloatBuffer y0 = noiseBuffer(rnd, trans ? n : m);
                 for (float beta : new float[] {0f, 1f}) {
                     FloatBuffer mine = copy(y0), reference = copy(y0);
                     blas.sgemv(trans, m, n, 0.5f, a, n, x, beta, mine);
@@ -190,19 +203,7 @@ class BlasTest {
         assertArrayEquals(new int[] {1, 2, 1}, seen, name);
     }
 
-    private static FloatBuffer noise(Random rnd, int n) {
-        FloatBuffer b = CpuKernels.alloc(n);
-        for (int i = 0; i < n; i++) b.put(i, (float) rnd.nextGaussian());
-        return b;
-    }
-
     private static FloatBuffer offset(FloatBuffer b, int by) {
         return CpuKernels.at(b, by);
-    }
-
-    private static FloatBuffer copy(FloatBuffer b) {
-        FloatBuffer c = CpuKernels.alloc(b.capacity());
-        for (int i = 0; i < b.capacity(); i++) c.put(i, b.get(i));
-        return c;
     }
 }

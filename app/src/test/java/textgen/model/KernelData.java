@@ -17,6 +17,20 @@ final class KernelData {
         return v;
     }
 
+    /** A kernel buffer ({@link CpuKernels#alloc}) of {@code n} standard Gaussian values. */
+    static FloatBuffer noiseBuffer(Random rnd, int n) {
+        FloatBuffer b = CpuKernels.alloc(n);
+        for (int i = 0; i < n; i++) b.put(i, (float) rnd.nextGaussian());
+        return b;
+    }
+
+    /** A kernel buffer holding what {@code b} holds over its whole capacity. */
+    static FloatBuffer copy(FloatBuffer b) {
+        FloatBuffer c = CpuKernels.alloc(b.capacity());
+        for (int i = 0; i < b.capacity(); i++) c.put(i, b.get(i));
+        return c;
+    }
+
     /** Element-wise within 1e-5 of {@code expected}'s largest magnitude, over the buffers' whole capacity. */
     static void assertBuffersClose(FloatBuffer expected, FloatBuffer actual, String what) {
         double scale = 1e-30, worst = 0;

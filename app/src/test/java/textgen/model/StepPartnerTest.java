@@ -13,6 +13,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static textgen.model.KernelData.copy;
+import static textgen.model.KernelData.noiseBuffer;
 
 /** Batch-1 step products cut in two halves ({@link Blas#stepGemv}, {@link StepPartner}). */
 class StepPartnerTest {
@@ -23,7 +25,7 @@ class StepPartnerTest {
     @CsvSource({"1, 7", "3, 5", "257, 65", "801, 200", "2048, 512"})
     void halvesEqualOneGemv(int m, int n) {
         Random rnd = new Random(m * 31L + n);
-        FloatBuffer a = noise(rnd, m * n), x = noise(rnd, n), y0 = noise(rnd, m);
+        FloatBuffer a = noiseBuffer(rnd, m * n), x = noiseBuffer(rnd, n), y0 = noiseBuffer(rnd, m);
         FloatBuffer mine = copy(y0), reference = copy(y0);
         Blas.stepGemv(m, n, a, x, mine);
         OPENBLAS.sgemv(false, m, n, 1f, a, n, x, 1f, reference);
@@ -38,7 +40,7 @@ class StepPartnerTest {
     void theSameBitsWhoeverRunsTheSecondHalf() throws InterruptedException {
         int m = 2048, n = 512;
         Random rnd = new Random(3);
-        FloatBuffer a = noise(rnd, m * n), x = noise(rnd, n), y0 = noise(rnd, m);
+        FloatBuffer a = noiseBuffer(rnd, m * n), x = noiseBuffer(rnd, n), y0 = noiseBuffer(rnd, m);
         FloatBuffer byPartner = copy(y0);
         Blas.stepGemv(m, n, a, x, byPartner);
         FloatBuffer whileHeld = copy(y0);
@@ -57,10 +59,10 @@ class StepPartnerTest {
     void concurrentCallersEachGetTheirOwnResult() throws Exception {
         int m = 1024, n = 256, callers = 4;
         Random rnd = new Random(5);
-        FloatBuffer a = noise(rnd, m * n);
+        FloatBuffer a = noiseBuffer(rnd, m * n);
         List<FloatBuffer> xs = new ArrayList<>(), expected = new ArrayList<>();
         for (int c = 0; c < callers; c++) {
-            FloatBuffer x = noise(rnd, n), y = CpuKernels.alloc(m);
+            FloatBuffer x = noiseBuffer(rnd, n), y = CpuKernels.alloc(m);
             Blas.stepGemv(m, n, a, x, y);
             xs.add(x);
             expected.add(y);
@@ -131,17 +133,5 @@ class StepPartnerTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static FloatBuffer noise(Random rnd, int n) {
-        FloatBuffer b = CpuKernels.alloc(n);
-        for (int i = 0; i < n; i++) b.put(i, (float) rnd.nextGaussian());
-        return b;
-    }
-
-    private static FloatBuffer copy(FloatBuffer b) {
-        FloatBuffer c = CpuKernels.alloc(b.capacity());
-        for (int i = 0; i < b.capacity(); i++) c.put(i, b.get(i));
-        return c;
     }
 }
