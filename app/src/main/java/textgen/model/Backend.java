@@ -44,7 +44,7 @@ public final class Backend {
                     b.append(" (generic, far slower than this CPU allows: OpenBLAS 0.3.19 does not know its model; set OPENBLAS_CORETYPE as ./textgen does)");
                 }
             }
-            b.append(", threads: ").append(NetworkFactory.useFastLstm() ? "LSTM/GRU kernels " + CpuKernels.THREADS + " (" + Blas.CPU.name() + "), " : "")
+            b.append(", threads: ").append(NetworkFactory.useFastLstm() ? "LSTM/GRU kernels " + CpuKernels.THREADS + " (" + Blas.CPU.name() + ", " + NativeGemv.describe() + "), " : "")
                     .append("ND4J OpenMP ").append(env.maxThreads());
         } else {
             Object devices = Nd4j.getExecutioner().getEnvironmentInformation().get("cuda.devicesInformation");

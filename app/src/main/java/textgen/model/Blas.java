@@ -53,10 +53,15 @@ abstract class Blas {
     /**
      * y += A x for A [m, n] on all cores: a recurrent step at batch 1 (sampling, scoring), where streaming A from
      * memory is the whole cost. (Run on one thread, as the kernels' other calls, a 2 x 512 model sampled at 1,600
-     * characters/s instead of 2,400.) With a library that takes concurrent calls, the rows are cut in two halves, each
-     * on one thread ({@link StepPartner}); else the library's own threads share the product.
+     * characters/s instead of 2,400.) With textgen's native product ({@link NativeGemv}) or a library that takes
+     * concurrent calls, the rows are cut in two halves, each on one thread ({@link StepPartner}); else the library's
+     * own threads share the product.
      */
     static void stepGemv(int m, int n, FloatBuffer a, FloatBuffer x, FloatBuffer y) {
+        if (NativeGemv.LANES > 0) {
+            StepPartner.split(m, (r0, r1) -> NativeGemv.gemv(r1 - r0, n, a, (long) r0 * n, x, y, r0));
+            return;
+        }
         if (!CPU.parallelCalls()) {
             CPU.withThreads(CpuKernels.THREADS, () -> CPU.sgemv(false, m, n, 1f, a, n, x, 1f, y));
             return;
