@@ -23,9 +23,15 @@ class PredictorTest {
         return net;
     }
 
+    /**
+     * LSTM layers: several streams, and one (sampling and scoring: the batch-1 step product, {@link NativeGemv} where
+     * it is built) with H = 13, below and not a multiple of the product's vector width; the state carries across chunks.
+     */
     @Test
     void fastPathMatchesDl4jOutputAcrossChunksAndStreams() {
         fastPathMatchesDl4jOutput(TestModels.model(2, H), S);
+        fastPathMatchesDl4jOutput(TestModels.model(2, 13), 1);
+        fastPathMatchesDl4jOutput(TestModels.model(2, 37), 1);
     }
 
     /** GRU layers on the CPU kernel: the same, with one-hot input and an embedding, one stream (sampling) and several. */
