@@ -56,7 +56,7 @@ final class NativeGemv {
         if (System.getProperty("textgen.gemv", "native").equals("blas")) return "switched off by -Dtextgen.gemv=blas";
         if (!System.getProperty("os.name").equals("Linux") || !System.getProperty("os.arch").equals("amd64")) return "not built for this platform";
         try (InputStream in = NativeGemv.class.getResourceAsStream(RESOURCE)) {
-            if (in == null) return "not built: no gcc when textgen was built";
+            if (in == null) return "not built: no working gcc when textgen was built";
             Path tmp = Files.createTempFile("libtextgen", ".so");
             try {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);

@@ -95,14 +95,14 @@ class NativeGemvTest {
     }
 
     /**
-     * Without gcc the build script says so in one line, succeeds and builds nothing (textgen then runs on the BLAS);
-     * with it (where this JVM loaded the library the build made), a shared library.
+     * Without gcc, or with one that fails, the build script says so in one line, succeeds and builds nothing (textgen
+     * then runs on the BLAS); with a working one (where this JVM loaded the library the build made), a shared library.
      */
     @Test
     void theBuildScriptWithAndWithoutGcc(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("textgen.root", "..")).toAbsolutePath().normalize();
         java.nio.file.Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin")), out = dir.resolve("lib/libtextgen.so");
-        for (String tool : List.of("bash", "uname", "mkdir", "mv", "dirname")) {
+        for (String tool : List.of("bash", "uname", "mkdir", "mv", "rm", "dirname")) {
             java.nio.file.Files.createSymbolicLink(bin.resolve(tool), java.nio.file.Path.of("/usr/bin", tool).toRealPath());
         }
         ProcessBuilder pb = new ProcessBuilder(bin.resolve("bash").toString(), root.resolve("scripts/lib/build-native.sh").toString(),
@@ -112,6 +112,14 @@ class NativeGemvTest {
         String said = new String(p.getInputStream().readAllBytes()).strip();
         assertEquals(0, p.waitFor(), said);
         assertEquals("textgen: native GEMV not built: gcc is not installed; the BLAS does batch-1 products (slower sampling and scoring)", said);
+        assertFalse(java.nio.file.Files.exists(out));
+        java.nio.file.Files.writeString(bin.resolve("gcc"), "#!" + bin.resolve("bash") + "\necho 'gcc: error: unrecognized command-line option' >&2\nexit 1\n");
+        assertTrue(bin.resolve("gcc").toFile().setExecutable(true));
+        p = pb.start();
+        said = new String(p.getInputStream().readAllBytes()).strip();
+        assertEquals(0, p.waitFor(), said);
+        assertEquals("gcc: error: unrecognized command-line option\n"
+                + "textgen: native GEMV not built: gcc failed (above); the BLAS does batch-1 products (slower sampling and scoring)", said);
         assertFalse(java.nio.file.Files.exists(out));
         assumeTrue(NativeGemv.LANES > 0, "native GEMV not in use: " + NativeGemv.STATUS);
         pb.environment().put("PATH", System.getenv("PATH"));
