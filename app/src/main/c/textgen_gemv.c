@@ -5,11 +5,13 @@
  * result does not depend on where a caller cuts the rows. Two versions, picked once from the CPU's features:
  * AVX-512 (16 lanes) and AVX2 with FMA (8 lanes); without either the Java side keeps the BLAS.
  *
- * Built by scripts/lib/build-native.sh (gcc, run by Maven); without gcc textgen runs without it.
+ * Built by scripts/lib/build-native.sh (gcc, run by Maven) with textgen_lstm.c into one library; without gcc textgen
+ * runs without it.
  */
 #include <jni.h>
 #include <immintrin.h>
 #include <stdint.h>
+#include "textgen_native.h"
 
 #define ROWS 8
 
@@ -79,6 +81,11 @@ static void gemv256(const float *a, const float *x, float *y, int m, int n) {
     }
 }
 
+void textgen_gemv(int lanes, const float *a, const float *x, float *y, int m, int n) {
+    if (lanes == 512) gemv512(a, x, y, m, n);
+    else gemv256(a, x, y, m, n);
+}
+
 /* 512, 256, or 0 when the CPU has neither instruction set. */
 JNIEXPORT jint JNICALL Java_textgen_model_NativeGemv_lanes(JNIEnv *env, jclass cls) {
     (void) env;
@@ -96,6 +103,5 @@ JNIEXPORT void JNICALL Java_textgen_model_NativeGemv_run(JNIEnv *env, jclass cls
     const float *pa = (const float *) (*env)->GetDirectBufferAddress(env, a) + aOff;
     const float *px = (const float *) (*env)->GetDirectBufferAddress(env, x) + xOff;
     float *py = (float *) (*env)->GetDirectBufferAddress(env, y) + yOff;
-    if (lanes == 512) gemv512(pa, px, py, m, n);
-    else gemv256(pa, px, py, m, n);
+    textgen_gemv(lanes, pa, px, py, m, n);
 }

@@ -51,6 +51,9 @@ final class LstmKernel {
     private FloatBuffer dhNext, dx, ones, dbBuf;
     /** RW as the per-step products of the current pass use it, per part of the batch: forward (h RW), backward (dZ RW^T). */
     private Blas.Packed[] rwForward, rwBackward;
+    /** {@link #infer}'s native recurrence at batch 1: the cell state it carries, and the counters its threads share. */
+    private FloatBuffer cNative;
+    private java.nio.ByteBuffer counters;
     /** Parts of the batch a pass runs on cores of their own; 0: {@link CpuKernels#rowParts}'s choice (tests set it). */
     int parts;
     /** One-hot input, which takes lookups instead of the input products. */
@@ -140,6 +143,24 @@ final class LstmKernel {
         int parts = CpuKernels.rowParts(b, this.parts);
         Blas.Packed[] packs = b == 1 ? null : (rwForward = CpuKernels.packParts(rwForward, b, parts, true, g4, h, rwT, h));
         CpuKernels.inParts(b, parts, (p, r0, r1) -> recurRows(packs == null ? null : packs[p], r0, r1, parts == 1));
+    }
+
+    /**
+     * The forward pass for inference (sampling, scoring): at batch 1 with textgen's native kernels, the whole
+     * recurrence in one native call ({@link NativeLstm}), the same bits as {@link #forward}, but keeping only what
+     * {@link #outputs}, {@link #lastH} and {@link #lastC} read (no backward pass may follow); else {@link #forward}.
+     */
+    void infer() {
+        if (b != 1 || !NativeLstm.AVAILABLE) {
+            forward();
+            return;
+        }
+        projectInput(0, t);
+        cNative = ensure(cNative, h);
+        if (counters == null) counters = NativeLstm.counters();
+        cNative.put(0, cs[0], 0, h);
+        NativeLstm.forward(t, h, rwT, z, hs, cNative, counters);
+        cNative.get(0, cs[t], 0, h);
     }
 
     /**

@@ -14,7 +14,7 @@ import java.nio.file.StandardCopyOption;
  * the rate the two cores stream memory at; sampling ran 12-18% faster, scoring 4-7% (bench/README.md, A native
  * batch-1 product).
  *
- * <p>The library is built with the jar when gcc is there ({@code scripts/lib/build-native.sh}) and loaded from it;
+ * <p>The library, which also holds {@link NativeLstm}'s recurrence, is built with the jar when gcc is there ({@code scripts/lib/build-native.sh}) and loaded from it;
  * without it, on a CPU with neither instruction set, or with {@code -Dtextgen.gemv=blas}, {@link Blas#stepGemv} uses
  * the BLAS. A row's result does not depend on which rows are computed with it, so where the rows are cut changes
  * nothing.
@@ -46,9 +46,9 @@ final class NativeGemv {
     private NativeGemv() {
     }
 
-    /** For the banner: "batch-1 GEMV native AVX-512", or why the BLAS does it. */
+    /** For the banner: "batch-1 steps native AVX-512" (this product and {@link NativeLstm}), or why the BLAS and Java do them. */
     static String describe() {
-        return "batch-1 GEMV " + (LANES > 0 ? "native " + STATUS : "on it, native one " + STATUS);
+        return "batch-1 steps " + (LANES > 0 ? "native " + STATUS : "on it, native kernels " + STATUS);
     }
 
     /** Loads the library from the jar (or the classes directory); null, or why it was not. */

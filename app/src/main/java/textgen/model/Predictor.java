@@ -148,7 +148,7 @@ public abstract class Predictor {
         public void run(float[] x, int n, int streams, float[] out) {
             k.prepare(n, streams).put(0, x);
             k.setInitialState(h, c);
-            k.forward();
+            k.infer();
             k.outputs(out);
             h = k.lastH();
             c = k.lastC();

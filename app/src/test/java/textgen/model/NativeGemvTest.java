@@ -106,12 +106,12 @@ class NativeGemvTest {
             java.nio.file.Files.createSymbolicLink(bin.resolve(tool), java.nio.file.Path.of("/usr/bin", tool).toRealPath());
         }
         ProcessBuilder pb = new ProcessBuilder(bin.resolve("bash").toString(), root.resolve("scripts/lib/build-native.sh").toString(),
-                root.resolve("app/src/main/c/textgen_gemv.c").toString(), out.toString(), System.getProperty("java.home")).redirectErrorStream(true);
+                root.resolve("app/src/main/c").toString(), out.toString(), System.getProperty("java.home")).redirectErrorStream(true);
         pb.environment().put("PATH", bin.toString());
         Process p = pb.start();
         String said = new String(p.getInputStream().readAllBytes()).strip();
         assertEquals(0, p.waitFor(), said);
-        assertEquals("textgen: native GEMV not built: gcc is not installed; the BLAS does batch-1 products (slower sampling and scoring)", said);
+        assertEquals("textgen: native kernels not built: gcc is not installed; the BLAS does batch-1 products (slower sampling and scoring)", said);
         assertFalse(java.nio.file.Files.exists(out));
         java.nio.file.Files.writeString(bin.resolve("gcc"), "#!" + bin.resolve("bash") + "\necho 'gcc: error: unrecognized command-line option' >&2\nexit 1\n");
         assertTrue(bin.resolve("gcc").toFile().setExecutable(true));
@@ -119,7 +119,7 @@ class NativeGemvTest {
         said = new String(p.getInputStream().readAllBytes()).strip();
         assertEquals(0, p.waitFor(), said);
         assertEquals("gcc: error: unrecognized command-line option\n"
-                + "textgen: native GEMV not built: gcc failed (above); the BLAS does batch-1 products (slower sampling and scoring)", said);
+                + "textgen: native kernels not built: gcc failed (above); the BLAS does batch-1 products (slower sampling and scoring)", said);
         assertFalse(java.nio.file.Files.exists(out));
         assumeTrue(NativeGemv.LANES > 0, "native GEMV not in use: " + NativeGemv.STATUS);
         pb.environment().put("PATH", System.getenv("PATH"));

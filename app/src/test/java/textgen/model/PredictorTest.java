@@ -24,8 +24,8 @@ class PredictorTest {
     }
 
     /**
-     * LSTM layers: several streams, and one (sampling and scoring: the batch-1 step product, {@link NativeGemv} where
-     * it is built) with H = 13, below and not a multiple of the product's vector width; the state carries across chunks.
+     * LSTM layers: several streams, and one (sampling and scoring: the batch-1 recurrence, {@link NativeLstm} where it
+     * is built) with H = 13 and 37, not multiples of its vector width or halves; the state carries across chunks.
      */
     @Test
     void fastPathMatchesDl4jOutputAcrossChunksAndStreams() {
